@@ -1,0 +1,269 @@
+/*
+ * delay and undelay: one driver. Destination step s of stream k reads source step s + shift[k]
+ * (shift = -o[k] for delay, +o[k] for undelay). Per (b, k) line the destination splits into a
+ * head [0, lo), a data run [lo, hi) and a tail [hi, steps); the driver walks contiguous runs and
+ * hands them to the active kernel table.
+ */
+#include "kernels.h"
+#include "validate.h"
+
+#include <string.h>
+
+typedef struct shift_job {
+  const codelay_pattern *p;
+  const codelay_view *src, *dst, *mask;
+  const uint8_t *head, *tail; /* K fill values each, in dst's dtype */
+  const int64_t *lengths;
+  int32_t sign; /* -1 delay, +1 undelay */
+  size_t es_src, es_dst;
+  const cl_kernels *kern;
+} shift_job;
+
+typedef struct line_span {
+  int64_t lo, hi; /* data run [lo, hi) of the destination line */
+} line_span;
+
+static int64_t clamp64(int64_t x, int64_t lo, int64_t hi) {
+  return x < lo ? lo : (x > hi ? hi : x);
+}
+
+static line_span span_of(const shift_job *j, int64_t b, int64_t k) {
+  int64_t shift = j->sign * j->p->offset[k];
+  int64_t len = j->lengths ? j->lengths[b] : j->src->steps;
+  int64_t steps = j->dst->steps;
+  line_span sp;
+  sp.lo = clamp64(-shift, 0, steps);
+  sp.hi = clamp64(len - shift, sp.lo, steps);
+  return sp;
+}
+
+static char *cell(const codelay_view *v, size_t es, int64_t b, int64_t k, int64_t s) {
+  return (char *)v->data + (size_t)(b * v->stride[0] + k * v->stride[1] + s * v->stride[2]) * es;
+}
+
+static void write_mask_line(const shift_job *j, int64_t b, int64_t k, line_span sp) {
+  const codelay_view *m = j->mask;
+  if (!m) return;
+  static const uint8_t one = 1, zero = 0;
+  if (m->stride[2] == 1) {
+    uint8_t *row = (uint8_t *)cell(m, 1, b, k, 0);
+    j->kern->fill(row, &one, (size_t)sp.hi, 1);
+    j->kern->fill(row + sp.hi, &zero, (size_t)(m->steps - sp.hi), 1);
+    return;
+  }
+  for (int64_t t = 0; t < m->steps; t++)
+    *(uint8_t *)cell(m, 1, b, k, t) = t < sp.hi;
+}
+
+/* Stream-major rows: the data run is one shifted copy, then two fills (after, for in-place). */
+static int shift_kt(const shift_job *j) {
+  const codelay_view *src = j->src, *dst = j->dst;
+  size_t inner = (size_t)dst->inner;
+  for (int64_t b = 0; b < dst->batch; b++) {
+    for (int64_t k = 0; k < dst->streams; k++) {
+      line_span sp = span_of(j, b, k);
+      char *drow = cell(dst, j->es_dst, b, k, 0);
+      if (sp.hi > sp.lo) {
+        const char *srow = cell(src, j->es_src, b, k, sp.lo + j->sign * j->p->offset[k]);
+        int st = j->kern->convert(drow + (size_t)sp.lo * inner * j->es_dst, dst->dtype, srow,
+                                  src->dtype, (size_t)(sp.hi - sp.lo) * inner);
+        if (st) return st;
+      }
+      j->kern->fill(drow, j->head + k * j->es_dst, (size_t)sp.lo * inner, j->es_dst);
+      j->kern->fill(drow + (size_t)sp.hi * inner * j->es_dst, j->tail + k * j->es_dst,
+                    (size_t)(dst->steps - sp.hi) * inner, j->es_dst);
+      write_mask_line(j, b, k, sp);
+    }
+  }
+  return CODELAY_OK;
+}
+
+/* One cell of any view: its data value or its fill. */
+static int shift_cell(const shift_job *j, int64_t b, int64_t k, int64_t s, line_span sp) {
+  char *d = cell(j->dst, j->es_dst, b, k, s);
+  size_t inner = (size_t)j->dst->inner;
+  if (s < sp.lo) {
+    j->kern->fill(d, j->head + k * j->es_dst, inner, j->es_dst);
+    return CODELAY_OK;
+  }
+  if (s >= sp.hi) {
+    j->kern->fill(d, j->tail + k * j->es_dst, inner, j->es_dst);
+    return CODELAY_OK;
+  }
+  const char *sc = cell(j->src, j->es_src, b, k, s + j->sign * j->p->offset[k]);
+  return cl_scalar_convert(d, j->dst->dtype, sc, j->src->dtype, inner);
+}
+
+/*
+ * Any strides, and every in-place TK or strided call: cell by cell, in the order that reads each
+ * source cell before it is overwritten (delay reads backwards in time, undelay forwards).
+ */
+static int shift_generic(const shift_job *j) {
+  const codelay_view *dst = j->dst;
+  for (int64_t b = 0; b < dst->batch; b++) {
+    for (int64_t k = 0; k < dst->streams; k++) {
+      line_span sp = span_of(j, b, k);
+      for (int64_t i = 0; i < dst->steps; i++) {
+        int64_t s = j->sign < 0 ? dst->steps - 1 - i : i;
+        int st = shift_cell(j, b, k, s, sp);
+        if (st) return st;
+      }
+      write_mask_line(j, b, k, sp);
+    }
+  }
+  return CODELAY_OK;
+}
+
+/*
+ * Time-major frames of one batch item. Frames where every stream has data go to the kernel's
+ * tk_shift in one span; the frames around it are done cell by cell, except that a frame that is
+ * all head or all tail is a copy of the previous one.
+ */
+static int shift_tk_item(const shift_job *j, int64_t b, line_span *spans) {
+  const codelay_view *dst = j->dst;
+  int64_t K = dst->streams, steps = dst->steps;
+  int64_t body_lo = 0, body_hi = steps, all_head_end = steps, all_tail_from = 0;
+  for (int64_t k = 0; k < K; k++) {
+    spans[k] = span_of(j, b, k);
+    if (spans[k].lo > body_lo) body_lo = spans[k].lo;
+    if (spans[k].hi < body_hi) body_hi = spans[k].hi;
+    if (spans[k].lo < all_head_end) all_head_end = spans[k].lo;
+    if (spans[k].hi > all_tail_from) all_tail_from = spans[k].hi;
+  }
+  if (body_hi < body_lo) body_hi = body_lo;
+  size_t frame_bytes = (size_t)(K * dst->inner) * j->es_dst;
+
+  if (body_hi > body_lo) {
+    cl_tk_args a = {cell(dst, j->es_dst, b, 0, body_lo),
+                    cell(j->src, j->es_src, b, 0, 0),
+                    dst->dtype,
+                    j->src->dtype,
+                    body_hi - body_lo,
+                    dst->inner,
+                    body_lo,
+                    j->sign,
+                    j->p};
+    int st = j->kern->tk_shift(&a);
+    if (st) return st;
+  }
+  enum { MIXED, ALL_HEAD, ALL_TAIL } prev = MIXED;
+  for (int64_t s = 0; s < steps; s++) {
+    if (s == body_lo && body_hi > body_lo) {
+      s = body_hi - 1;
+      prev = MIXED;
+      continue;
+    }
+    int kind = s < all_head_end ? ALL_HEAD : (s >= all_tail_from ? ALL_TAIL : MIXED);
+    if (kind != MIXED && kind == (int)prev) {
+      char *d = cell(dst, j->es_dst, b, 0, s);
+      memcpy(d, d - frame_bytes, frame_bytes);
+      continue;
+    }
+    for (int64_t k = 0; k < K; k++) {
+      int st = shift_cell(j, b, k, s, spans[k]);
+      if (st) return st;
+    }
+    prev = kind;
+  }
+  for (int64_t k = 0; k < K; k++)
+    write_mask_line(j, b, k, spans[k]);
+  return CODELAY_OK;
+}
+
+/* The per-item spans need K entries; K is small, but it is unbounded, so chunk on the stack. */
+enum { TK_MAX_STREAMS_ON_STACK = 1024 };
+
+static int shift_tk(const shift_job *j) {
+  line_span spans[TK_MAX_STREAMS_ON_STACK];
+  for (int64_t b = 0; b < j->dst->batch; b++) {
+    int st = shift_tk_item(j, b, spans);
+    if (st) return st;
+  }
+  return CODELAY_OK;
+}
+
+static int is_kt_rows(const codelay_view *v) {
+  return v->stride[2] == v->inner;
+}
+
+static int is_tk_frames(const codelay_view *v) {
+  return v->stride[1] == v->inner && v->stride[2] == v->streams * v->inner;
+}
+
+static int run_shift(const shift_job *j) {
+  const codelay_view *src = j->src, *dst = j->dst;
+  if (dst->batch == 0 || dst->streams == 0 || dst->steps == 0) return CODELAY_OK;
+  int in_place = cl_same_view(src, dst);
+  if (is_kt_rows(src) && is_kt_rows(dst)) return shift_kt(j);
+  if (!in_place && is_tk_frames(src) && is_tk_frames(dst) &&
+      dst->streams <= TK_MAX_STREAMS_ON_STACK)
+    return shift_tk(j);
+  return shift_generic(j);
+}
+
+/* Validation shared by delay and undelay: phases NULL, ARG, DTYPE, SHAPE, ALIAS. */
+static int validate_shift(const codelay_pattern *p, const codelay_view *src,
+                          const codelay_view *dst, const void *head, const void *tail,
+                          const int64_t *lengths, const codelay_view *mask) {
+  if (!p || !head || !tail) return CODELAY_ERR_NULL;
+  if (cl_check_view_null(src) || cl_check_view_null(dst)) return CODELAY_ERR_NULL;
+  if (mask && cl_check_view_null(mask)) return CODELAY_ERR_NULL;
+
+  if (cl_check_view_arg(src) || cl_check_view_arg(dst) || (mask && cl_check_view_arg(mask)))
+    return CODELAY_ERR_ARG;
+
+  if (!cl_dtype_size(src->dtype) || !cl_dtype_size(dst->dtype)) return CODELAY_ERR_DTYPE;
+  int src_int = cl_dtype_is_int(src->dtype), dst_int = cl_dtype_is_int(dst->dtype);
+  if (src_int != dst_int || (!src_int && src->dtype != dst->dtype)) return CODELAY_ERR_DTYPE;
+  if (mask && mask->dtype != CODELAY_U8) return CODELAY_ERR_DTYPE;
+
+  cl_extent es, ed, em = {0, 0};
+  if (cl_check_view_shape(src, &es) || cl_check_view_shape(dst, &ed)) return CODELAY_ERR_SHAPE;
+  if (mask && cl_check_view_shape(mask, &em)) return CODELAY_ERR_SHAPE;
+  if (src->streams != p->streams || dst->streams != p->streams) return CODELAY_ERR_SHAPE;
+  if (src->batch != dst->batch || src->inner != dst->inner) return CODELAY_ERR_SHAPE;
+  if (mask && (mask->inner != 1 || mask->batch != dst->batch || mask->streams != dst->streams ||
+               mask->steps != dst->steps))
+    return CODELAY_ERR_SHAPE;
+  if (cl_check_lengths(lengths, src->batch, src->steps)) return CODELAY_ERR_SHAPE;
+
+  if (!cl_same_view(src, dst) && cl_extents_overlap(es, ed)) return CODELAY_ERR_ALIAS;
+  if (mask && (cl_extents_overlap(em, es) || cl_extents_overlap(em, ed))) return CODELAY_ERR_ALIAS;
+  return CODELAY_OK;
+}
+
+int codelay_delay(const codelay_pattern *p, const codelay_view *src, const codelay_view *dst,
+                  const void *head_fill, const void *tail_fill, const int64_t *lengths) {
+  int st = validate_shift(p, src, dst, head_fill, tail_fill, lengths, NULL);
+  if (st) return st;
+  shift_job j = {p,
+                 src,
+                 dst,
+                 NULL,
+                 head_fill,
+                 tail_fill,
+                 lengths,
+                 -1,
+                 cl_dtype_size(src->dtype),
+                 cl_dtype_size(dst->dtype),
+                 cl_active_kernels()};
+  return run_shift(&j);
+}
+
+int codelay_undelay(const codelay_pattern *p, const codelay_view *src, const codelay_view *dst,
+                    const void *fill, const int64_t *lengths, const codelay_view *mask) {
+  int st = validate_shift(p, src, dst, fill, fill, lengths, mask);
+  if (st) return st;
+  shift_job j = {p,
+                 src,
+                 dst,
+                 mask,
+                 fill,
+                 fill,
+                 lengths,
+                 +1,
+                 cl_dtype_size(src->dtype),
+                 cl_dtype_size(dst->dtype),
+                 cl_active_kernels()};
+  return run_shift(&j);
+}

@@ -1,0 +1,58 @@
+/* Version, status strings and dtype facts. */
+#include "internal.h"
+
+uint32_t codelay_version(void) {
+  return (uint32_t)CODELAY_VERSION;
+}
+
+const char *codelay_status_string(int status) {
+  switch (status) {
+  case CODELAY_OK:
+    return "CODELAY_OK: success";
+  case CODELAY_ERR_NULL:
+    return "CODELAY_ERR_NULL: a required pointer is NULL";
+  case CODELAY_ERR_SHAPE:
+    return "CODELAY_ERR_SHAPE: sizes, strides, streams or lengths do not fit";
+  case CODELAY_ERR_DELAY:
+    return "CODELAY_ERR_DELAY: a delay or lead is negative, or an offset exceeds INT32_MAX";
+  case CODELAY_ERR_DTYPE:
+    return "CODELAY_ERR_DTYPE: unknown dtype or a dtype combination that is not allowed";
+  case CODELAY_ERR_RANGE:
+    return "CODELAY_ERR_RANGE: a value does not fit the destination dtype";
+  case CODELAY_ERR_ALIAS:
+    return "CODELAY_ERR_ALIAS: views overlap in memory";
+  case CODELAY_ERR_NOMEM:
+    return "CODELAY_ERR_NOMEM: out of memory";
+  case CODELAY_ERR_BACKEND:
+    return "CODELAY_ERR_BACKEND: backend unknown, not compiled in, or not supported by this CPU";
+  case CODELAY_ERR_STATE:
+    return "CODELAY_ERR_STATE: the stream's state does not allow this call";
+  case CODELAY_ERR_ARG:
+    return "CODELAY_ERR_ARG: a bad argument (flags, n_pad_ids or mode)";
+  default:
+    return "CODELAY_ERR_UNKNOWN: not a codelay status";
+  }
+}
+
+size_t cl_dtype_size(int32_t dtype) {
+  switch (dtype) {
+  case CODELAY_U8:
+    return 1;
+  case CODELAY_I16:
+  case CODELAY_F16:
+  case CODELAY_BF16:
+    return 2;
+  case CODELAY_I32:
+  case CODELAY_F32:
+    return 4;
+  case CODELAY_I64:
+    return 8;
+  default:
+    return 0;
+  }
+}
+
+int cl_dtype_is_int(int32_t dtype) {
+  return dtype == CODELAY_U8 || dtype == CODELAY_I16 || dtype == CODELAY_I32 ||
+         dtype == CODELAY_I64;
+}

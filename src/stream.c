@@ -1,17 +1,16 @@
 /*
  * Streaming delay / undelay (SPEC §1 "streaming"): one [B][K] frame per call, per-item positions.
  *
- * Storage. Each item owns a ring of the last R = D + 1 frames it pushed (D = max offset), kept
- * twice ("mirrored": slot j and slot j + R hold the same frame), so that every read of a past
- * frame is base + a per-stream constant, with no modulo and no wrap test per element:
- *
- *   push n of item b writes frame n at slots p and p + R, where p = n mod R (kept incrementally);
- *   frame n - lag (0 <= lag <= D) is then at slot p + R - lag, which lies in [p + 1, p + R].
- *
- * The per-stream lag is o[k] in DELAY mode (out[k] = frame_{n-o[k]}[k]) and D - o[k] in UNDELAY
- * mode (aligned frame n - D reads delayed frame n - D + o[k]); read_off[k] precomputes the byte
- * offset of stream k of slot p + R - lag[k] relative to slot p. A push is therefore two row copies
- * and one gather of K elements per item, specialised on the element size.
+ * Storage. Each item owns a ring of its last R = D + 1 pushed frames (D = max offset): push n
+ * writes frame n to slot p = n mod R (p kept incrementally, no division). Stream k then reads the
+ * frame n - lag[k], lag[k] = o[k] in DELAY mode (out[k] = frame_{n-o[k]}[k]) and D - o[k] in
+ * UNDELAY mode (aligned frame n - D is delayed frame n - D + o[k]); 0 <= lag <= D < R, so that
+ * frame is still in the ring. Its byte position depends only on (p, k), so create precomputes the
+ * table read_off[p][k] (R x K offsets, shared by all items): a push is one row copy plus one gather
+ * of K elements per item, specialised on the element size, with no modulo and no wrap test.
+ * The table is built only while R * K <= CL_STREAM_TABLE_MAX (every realistic pattern: Moshi has
+ * R = 2, DSM R = 3), so that a huge D cannot make create touch gigabytes; above it, the gather
+ * computes slot p + R - lag[k] from rel[k] with one compare-and-subtract per element.
  *
  * Positions. Per item: `pushed` (frames pushed since reset), `flushed` (flush frames emitted) and
  * `slot` (= pushed mod R). In DELAY mode the first D pushes of an item take a slow path that
@@ -33,6 +32,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The push path is instantiated per element size; force it, -O2 alone may keep one generic copy
+ * that calls memcpy per element (measured: 4x slower). */
+#define CL_STREAM_TABLE_MAX 16384 /* read_off entries (128 KiB) */
+
+#if defined(__GNUC__)
+#define CL_ALWAYS_INLINE static inline __attribute__((always_inline))
+#else
+#define CL_ALWAYS_INLINE static inline
+#endif
+
 typedef struct cl_stream_item {
   int64_t pushed;  /* frames pushed since the last reset */
   int64_t flushed; /* frames emitted by flush since the last reset */
@@ -48,12 +57,13 @@ struct codelay_stream {
   int64_t ring_frames;    /* R = D + 1 */
   size_t esize;           /* bytes per element */
   size_t frame_bytes;     /* K * esize: one item row */
-  size_t item_ring_bytes; /* 2 * R * frame_bytes */
+  size_t item_ring_bytes; /* R * frame_bytes */
   cl_stream_item *items;  /* [batch] */
   int64_t *offset;        /* [K] o[k], copied from the pattern */
-  ptrdiff_t *read_off;    /* [K] bytes from slot p to stream k of frame n - lag[k] */
+  ptrdiff_t *read_off;    /* [R][K] item-ring byte offset of (frame n - lag[k], k); or NULL */
+  size_t *rel;            /* [K] (R - lag[k]) * frame_bytes + k * esize: the table-free form */
   unsigned char *fill;    /* [K] elements */
-  unsigned char *ring;    /* [batch][2R][K] elements */
+  unsigned char *ring;    /* [batch][R][K] elements */
 };
 
 /* a * b into *r; 0 if it overflows size_t or int64 (every byte size must fit both). */
@@ -95,26 +105,29 @@ int codelay_stream_create(codelay_stream **out, const codelay_pattern *p, int32_
 
   const int64_t K = p->streams;
   const int64_t D = p->max_offset;
-  size_t frame_bytes, batch_bytes, ring_frames2, item_ring, ring_bytes;
+  size_t frame_bytes, batch_bytes, item_ring, ring_bytes, table, sz;
   /* The largest buffers a caller hands us, [B][K] elements, must have a representable size. */
   if ((uint64_t)K > SIZE_MAX || (uint64_t)batch > SIZE_MAX || (uint64_t)D >= SIZE_MAX / 2 ||
       !cl_mul_size((size_t)K, es, &frame_bytes) ||
       !cl_mul_size(frame_bytes, (size_t)batch, &batch_bytes) ||
-      !cl_mul_size((size_t)D + 1, 2, &ring_frames2) ||
-      !cl_mul_size(ring_frames2, frame_bytes, &item_ring) ||
-      !cl_mul_size(item_ring, (size_t)batch, &ring_bytes))
+      !cl_mul_size((size_t)D + 1, frame_bytes, &item_ring) ||
+      !cl_mul_size(item_ring, (size_t)batch, &ring_bytes) ||
+      !cl_mul_size(item_ring, 2, &sz) || /* slot_pos + rel[k] < 2 * item_ring must not wrap */
+      !cl_mul_size((size_t)D + 1, (size_t)K, &table))
     return CODELAY_ERR_SHAPE;
+  if (table > CL_STREAM_TABLE_MAX) table = 0;
 
-  /* One allocation: header | items | offset | read_off | fill | ring, each 64-byte rounded. */
-  size_t off_items, off_offset, off_read, off_fill, off_ring, total, sz;
+  /* One allocation: header | items | offset | rel | read_off | fill | ring, 64-byte rounded. */
+  size_t off_items, off_offset, off_rel, off_read, off_fill, off_ring, total;
   int ok = cl_align64(sizeof(codelay_stream), &off_items) &&
            cl_mul_size((size_t)batch, sizeof(cl_stream_item), &sz) &&
            cl_add_size(off_items, sz, &off_offset) && cl_align64(off_offset, &off_offset) &&
-           cl_mul_size((size_t)K, sizeof(int64_t), &sz) && cl_add_size(off_offset, sz, &off_read) &&
-           cl_align64(off_read, &off_read) && cl_mul_size((size_t)K, sizeof(ptrdiff_t), &sz) &&
-           cl_add_size(off_read, sz, &off_fill) && cl_align64(off_fill, &off_fill) &&
-           cl_add_size(off_fill, frame_bytes, &off_ring) && cl_align64(off_ring, &off_ring) &&
-           cl_add_size(off_ring, ring_bytes, &total);
+           cl_mul_size((size_t)K, sizeof(int64_t), &sz) && cl_add_size(off_offset, sz, &off_rel) &&
+           cl_align64(off_rel, &off_rel) && cl_mul_size((size_t)K, sizeof(size_t), &sz) &&
+           cl_add_size(off_rel, sz, &off_read) && cl_align64(off_read, &off_read) &&
+           cl_mul_size(table, sizeof(ptrdiff_t), &sz) && cl_add_size(off_read, sz, &off_fill) &&
+           cl_align64(off_fill, &off_fill) && cl_add_size(off_fill, frame_bytes, &off_ring) &&
+           cl_align64(off_ring, &off_ring) && cl_add_size(off_ring, ring_bytes, &total);
   if (!ok) return CODELAY_ERR_SHAPE;
 
   unsigned char *mem = malloc(total);
@@ -132,16 +145,23 @@ int codelay_stream_create(codelay_stream **out, const codelay_pattern *p, int32_
   s->item_ring_bytes = item_ring;
   s->items = (cl_stream_item *)(mem + off_items);
   s->offset = (int64_t *)(mem + off_offset);
-  s->read_off = (ptrdiff_t *)(mem + off_read);
+  s->rel = (size_t *)(mem + off_rel);
+  s->read_off = table != 0 ? (ptrdiff_t *)(mem + off_read) : NULL;
   s->fill = mem + off_fill;
   s->ring = mem + off_ring;
 
   memcpy(s->fill, fill, frame_bytes);
+  const int64_t R = s->ring_frames;
   for (int64_t k = 0; k < K; k++) {
     const int64_t o = p->offset[k];
     const int64_t lag = mode == CODELAY_STREAM_DELAY ? o : D - o;
     s->offset[k] = o;
-    s->read_off[k] = (ptrdiff_t)((size_t)(s->ring_frames - lag) * frame_bytes + (size_t)k * es);
+    s->rel[k] = (size_t)(R - lag) * frame_bytes + (size_t)k * es;
+    for (int64_t slot = 0; table != 0 && slot < R; slot++) {
+      const int64_t from = slot - lag < 0 ? slot - lag + R : slot - lag;
+      s->read_off[(size_t)slot * (size_t)K + (size_t)k] =
+          (ptrdiff_t)((size_t)from * frame_bytes + (size_t)k * es);
+    }
   }
   for (int64_t b = 0; b < batch; b++) {
     s->items[b].pushed = 0;
@@ -172,28 +192,50 @@ int codelay_stream_reset(codelay_stream *s) {
  * push instantiates it per size; memcpy of a constant size is a single load/store and keeps the
  * code free of type punning on caller memory).
  */
-static inline void cl_gather(unsigned char *restrict dst, const unsigned char *restrict base,
-                             const ptrdiff_t *restrict off, int64_t K, size_t es) {
-  for (int64_t k = 0; k < K; k++)
+CL_ALWAYS_INLINE void cl_gather(unsigned char *restrict dst, const unsigned char *restrict base,
+                                const ptrdiff_t *restrict off, int64_t K, size_t es) {
+  int64_t k = 0;
+  for (; k + 4 <= K; k += 4) { /* unrolled: only the loads and stores remain */
     memcpy(dst + (size_t)k * es, base + off[k], es);
+    memcpy(dst + (size_t)(k + 1) * es, base + off[k + 1], es);
+    memcpy(dst + (size_t)(k + 2) * es, base + off[k + 2], es);
+    memcpy(dst + (size_t)(k + 3) * es, base + off[k + 3], es);
+  }
+  for (; k < K; k++)
+    memcpy(dst + (size_t)k * es, base + off[k], es);
+}
+
+/*
+ * The same without the table: slot p + R - lag[k] lies in [p + 1, p + R] (lag <= D = R - 1), so
+ * one conditional subtraction of R frames brings it into the ring.
+ */
+CL_ALWAYS_INLINE void cl_gather_wrap(unsigned char *restrict dst,
+                                     const unsigned char *restrict ring, const size_t *restrict rel,
+                                     int64_t K, size_t es, size_t slot_pos, size_t ring_bytes) {
+  for (int64_t k = 0; k < K; k++) {
+    const size_t pos = slot_pos + rel[k];
+    memcpy(dst + (size_t)k * es, ring + (pos >= ring_bytes ? pos - ring_bytes : pos), es);
+  }
 }
 
 /*
  * DELAY warm-up (n < D): streams whose frame n - o[k] does not exist yet get fill[k]. Taken at
  * most D times per item between resets, so the hot path below carries no such test.
  */
-static void cl_gather_warmup(const codelay_stream *s, unsigned char *dst, const unsigned char *base,
-                             int64_t n) {
-  const size_t es = s->esize;
+static void cl_gather_warmup(const codelay_stream *s, unsigned char *dst, const unsigned char *ring,
+                             size_t slot_pos, int64_t n) {
+  const size_t es = s->esize, rb = s->item_ring_bytes;
   for (int64_t k = 0; k < s->streams; k++) {
-    const unsigned char *src = n >= s->offset[k] ? base + s->read_off[k] : s->fill + (size_t)k * es;
+    const size_t pos = slot_pos + s->rel[k];
+    const unsigned char *src =
+        n >= s->offset[k] ? ring + (pos >= rb ? pos - rb : pos) : s->fill + (size_t)k * es;
     memcpy(dst + (size_t)k * es, src, es);
   }
 }
 
-static inline void cl_push_items(codelay_stream *s, const unsigned char *frame,
-                                 const uint8_t *active, unsigned char *out, uint8_t *ready,
-                                 size_t es) {
+CL_ALWAYS_INLINE void cl_push_items(codelay_stream *s, const unsigned char *frame,
+                                    const uint8_t *active, unsigned char *out, uint8_t *ready,
+                                    size_t es, int use_table) {
   const int64_t B = s->batch, K = s->streams, D = s->max_offset, R = s->ring_frames;
   const size_t fb = s->frame_bytes;
   const int delay = s->mode == CODELAY_STREAM_DELAY;
@@ -203,18 +245,20 @@ static inline void cl_push_items(codelay_stream *s, const unsigned char *frame,
       continue;
     }
     cl_stream_item *it = &s->items[b];
-    unsigned char *lo = s->ring + (size_t)b * s->item_ring_bytes + (size_t)it->slot * fb;
-    const unsigned char *row = frame + (size_t)b * fb;
+    unsigned char *ring = s->ring + (size_t)b * s->item_ring_bytes;
     unsigned char *dst = out + (size_t)b * fb;
+    const size_t slot_pos = (size_t)it->slot * fb;
     /* Store first: frame may be out (in place), and lag-0 streams read this very frame. */
-    memcpy(lo, row, fb);
-    memcpy(lo + (size_t)R * fb, row, fb);
+    memcpy(ring + slot_pos, frame + (size_t)b * fb, fb);
     const int64_t n = it->pushed;
     uint8_t r = 1;
-    if (n >= D)
-      cl_gather(dst, lo, s->read_off, K, es);
-    else if (delay)
-      cl_gather_warmup(s, dst, lo, n);
+    if (n >= D) {
+      if (use_table)
+        cl_gather(dst, ring, s->read_off + (size_t)it->slot * (size_t)K, K, es);
+      else
+        cl_gather_wrap(dst, ring, s->rel, K, es, slot_pos, s->item_ring_bytes);
+    } else if (delay)
+      cl_gather_warmup(s, dst, ring, slot_pos, n);
     else
       r = 0; /* UNDELAY: aligned frame n - D does not exist yet */
     ready[b] = r;
@@ -238,18 +282,31 @@ int codelay_stream_push(codelay_stream *s, const void *frame, const uint8_t *act
 
   const unsigned char *f = frame;
   unsigned char *o = out;
-  switch (s->esize) {
-  case 1:
-    cl_push_items(s, f, active, o, ready, 1);
-    break;
+  const int t = s->read_off != NULL;
+  switch (s->esize * 2 + (size_t)t) {
   case 2:
-    cl_push_items(s, f, active, o, ready, 2);
+    cl_push_items(s, f, active, o, ready, 1, 0);
+    break;
+  case 3:
+    cl_push_items(s, f, active, o, ready, 1, 1);
     break;
   case 4:
-    cl_push_items(s, f, active, o, ready, 4);
+    cl_push_items(s, f, active, o, ready, 2, 0);
+    break;
+  case 5:
+    cl_push_items(s, f, active, o, ready, 2, 1);
+    break;
+  case 8:
+    cl_push_items(s, f, active, o, ready, 4, 0);
+    break;
+  case 9:
+    cl_push_items(s, f, active, o, ready, 4, 1);
+    break;
+  case 16:
+    cl_push_items(s, f, active, o, ready, 8, 0);
     break;
   default:
-    cl_push_items(s, f, active, o, ready, 8);
+    cl_push_items(s, f, active, o, ready, 8, 1);
     break;
   }
   return CODELAY_OK;

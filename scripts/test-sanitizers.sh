@@ -1,0 +1,105 @@
+#!/usr/bin/env bash
+# Sanitizer, valgrind and thread runs (issue 5):
+#   1. asan:     the whole Check suite (and the fuzz-corpus replays) built with
+#                -fsanitize=address,undefined -fno-sanitize-recover=all into build/asan, CTest run
+#                for every backend (unsupported ones are skipped by the suite itself);
+#   2. valgrind: memcheck (--error-exitcode=1 --leak-check=full) on the plain test binary in
+#                build/valgrind for scalar, sse41, avx2 and neon (SIMDe on x86); not avx512, which
+#                valgrind 3.19 cannot execute. Check forks per test: CK_FORK=no keeps the run in
+#                the process valgrind watches, and the timeout is raised for the slowdown;
+#   3. tsan:     tests/threads (8 threads, first-use dispatch racing, in fresh processes) with
+#                -fsanitize=thread into build/tsan.
+# Env: CODELAY_BUILD_ROOT (default build), CODELAY_JOBS (default 2), SANITIZERS_CC (compiler for
+# the asan build, default cc), VALGRIND_BACKENDS (default "scalar sse41 avx2 neon").
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT="${CODELAY_BUILD_ROOT:-build}"
+JOBS=${CODELAY_JOBS:-2}
+mkdir -p "$ROOT"
+results=()
+failed=0
+pass() { results+=("$1 PASS${2:+ ($2)}"); echo "test-sanitizers: $1 PASS${2:+ ($2)}"; }
+fail() { results+=("$1 FAIL"); echo "test-sanitizers: $1 FAIL: $2"; failed=1; }
+
+configure_build() { # dir log cmake-args... ; then --target list after "--"
+  local dir=$1 log=$2
+  shift 2
+  local args=() targets=()
+  while [ $# -gt 0 ] && [ "$1" != "--" ]; do args+=("$1"); shift; done
+  [ $# -gt 0 ] && shift
+  targets=("$@")
+  cmake "${args[@]}" -B "$dir" >"$log" 2>&1 || { tail -30 "$log"; return 1; }
+  local t=()
+  for x in "${targets[@]}"; do t+=(--target "$x"); done
+  cmake --build "$dir" -j"$JOBS" "${t[@]}" >>"$log" 2>&1 || { grep -E "error|Error" "$log" | head -30; return 1; }
+}
+
+# ---- 1. ASan + UBSan, every backend -------------------------------------------------------------
+start=$(date +%s)
+if CC=${SANITIZERS_CC:-cc} configure_build "$ROOT/asan" "$ROOT/asan.log" -S . \
+  -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCODELAY_SANITIZE=address,undefined \
+  -DCODELAY_BUILD_TESTS=ON -DCODELAY_BUILD_BENCH=OFF -DCODELAY_BUILD_TOOLS=OFF; then
+  if ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+    ctest --test-dir "$ROOT/asan" -j"$JOBS" --output-on-failure >"$ROOT/asan-ctest.log" 2>&1; then
+    pass asan "$(grep -E 'tests passed' "$ROOT/asan-ctest.log" | tail -1), $(($(date +%s) - start))s"
+  else
+    grep -E "Failed|\*\*\*|ERROR|runtime error" "$ROOT/asan-ctest.log" | head -30
+    fail asan "ctest in $ROOT/asan (log: $ROOT/asan-ctest.log)"
+  fi
+else
+  fail asan "build ($ROOT/asan.log)"
+fi
+
+# ---- 2. valgrind memcheck ----------------------------------------------------------------------
+start=$(date +%s)
+if ! command -v valgrind >/dev/null; then
+  fail valgrind "valgrind not installed (apt-get install valgrind)"
+elif configure_build "$ROOT/valgrind" "$ROOT/valgrind.log" -S . -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+  -DCODELAY_BUILD_TESTS=ON -DCODELAY_BUILD_BENCH=OFF -DCODELAY_BUILD_TOOLS=OFF -- codelay_tests; then
+  bin=$(find "$ROOT/valgrind" -name codelay_tests -type f -perm -u+x | head -1)
+  ran=()
+  vg_failed=0
+  for b in ${VALGRIND_BACKENDS:-scalar sse41 avx2 neon}; do
+    rc=0
+    CODELAY_BACKEND=$b CK_FORK=no CK_DEFAULT_TIMEOUT=1200 \
+      valgrind --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=all --track-origins=no \
+      --quiet "$bin" >"$ROOT/valgrind-$b.log" 2>&1 || rc=$?
+    if [ "$rc" -eq 77 ]; then
+      ran+=("$b skipped")
+    elif [ "$rc" -ne 0 ]; then
+      grep -E "==[0-9]+==|[0-9]+%: Checks" "$ROOT/valgrind-$b.log" | head -30
+      echo "test-sanitizers: valgrind $b exit $rc (log: $ROOT/valgrind-$b.log)"
+      ran+=("$b FAIL")
+      vg_failed=1
+    else
+      ran+=("$b ok")
+    fi
+  done
+  if [ "$vg_failed" -eq 0 ]; then
+    pass valgrind "$(IFS=,; echo "${ran[*]}"), $(($(date +%s) - start))s"
+  else
+    fail valgrind "$(IFS=,; echo "${ran[*]}")"
+  fi
+else
+  fail valgrind "build ($ROOT/valgrind.log)"
+fi
+
+# ---- 3. ThreadSanitizer ------------------------------------------------------------------------
+start=$(date +%s)
+if configure_build "$ROOT/tsan" "$ROOT/tsan.log" -S tests/threads -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+  -DCODELAY_SANITIZE=thread -- tests_threads; then
+  if TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 "$ROOT/tsan/tests_threads" >"$ROOT/tsan-run.log" 2>&1; then
+    pass tsan "8 threads + backend switcher, 7 fresh processes, $(($(date +%s) - start))s"
+  else
+    grep -E "WARNING|ERROR|FAIL|SUMMARY" "$ROOT/tsan-run.log" | head -30
+    fail tsan "tests_threads (log: $ROOT/tsan-run.log)"
+  fi
+else
+  fail tsan "build ($ROOT/tsan.log)"
+fi
+
+if [ "$failed" -ne 0 ]; then
+  echo "test-sanitizers: FAIL ($(IFS=';'; echo "${results[*]}"))"
+  exit 1
+fi
+echo "test-sanitizers: PASS ($(IFS=';'; echo "${results[*]}"))"

@@ -1,0 +1,158 @@
+/* The SSE4.1 backend: 16-byte vectors. Compiled with -msse4.1 only (see the top CMakeLists.txt). */
+#if !defined(__SSE4_1__) || defined(__AVX__)
+#error "sse41.c must be compiled with -msse4.1 and nothing wider"
+#endif
+
+#include "kernels.h"
+
+#include <smmintrin.h>
+#include <stdint.h>
+#include <string.h>
+
+#define CL_VW             16
+#define CL_ISA_NAME       "sse41"
+#define CL_KERNELS_SYMBOL cl_kernels_sse41
+
+typedef __m128i vec;
+
+static inline vec vload(const void *p) {
+  return _mm_loadu_si128((const __m128i *)p);
+}
+static inline void vstore(void *p, vec v) {
+  _mm_storeu_si128((__m128i *)p, v);
+}
+static inline vec vzero(void) {
+  return _mm_setzero_si128();
+}
+static inline vec vset1_64(int64_t v) {
+  return _mm_set1_epi64x((long long)v);
+}
+static inline vec vset1_32(int32_t v) {
+  return _mm_set1_epi32(v);
+}
+static inline vec vor(vec a, vec b) {
+  return _mm_or_si128(a, b);
+}
+static inline vec vand(vec a, vec b) {
+  return _mm_and_si128(a, b);
+}
+static inline int vtestz(vec a, vec b) {
+  return _mm_testz_si128(a, b);
+}
+static inline vec vadd_es(vec a, vec b, size_t es) {
+  switch (es) {
+  case 2: return _mm_add_epi16(a, b);
+  case 4: return _mm_add_epi32(a, b);
+  default: return _mm_add_epi64(a, b);
+  }
+}
+
+/* Part-vector loads: 8, 4 and 2 bytes. */
+static inline __m128i load_half(const void *p) {
+  return _mm_loadl_epi64((const __m128i *)p);
+}
+static inline __m128i load_quarter(const void *p) {
+  int32_t v;
+  memcpy(&v, p, 4);
+  return _mm_cvtsi32_si128(v);
+}
+static inline __m128i load_eighth(const void *p) {
+  uint16_t v;
+  memcpy(&v, p, 2);
+  return _mm_cvtsi32_si128(v);
+}
+
+#define X_WPAIR(sd, dd) ((sd) * 8 + (dd))
+static inline vec vwiden(const void *p, int32_t sd, int32_t dd) {
+  switch (X_WPAIR(sd, dd)) {
+  case X_WPAIR(CODELAY_U8, CODELAY_I16): return _mm_cvtepu8_epi16(load_half(p));
+  case X_WPAIR(CODELAY_U8, CODELAY_I32): return _mm_cvtepu8_epi32(load_quarter(p));
+  case X_WPAIR(CODELAY_U8, CODELAY_I64): return _mm_cvtepu8_epi64(load_eighth(p));
+  case X_WPAIR(CODELAY_I16, CODELAY_I32): return _mm_cvtepi16_epi32(load_half(p));
+  case X_WPAIR(CODELAY_I16, CODELAY_I64): return _mm_cvtepi16_epi64(load_quarter(p));
+  default: return _mm_cvtepi32_epi64(load_half(p));
+  }
+}
+
+static inline vec vnarrow_64_32(vec a, vec b) {
+  return _mm_castps_si128(_mm_shuffle_ps(_mm_castsi128_ps(a), _mm_castsi128_ps(b), 0x88));
+}
+static inline vec vnarrow_32_16(vec a, vec b) {
+  return _mm_packs_epi32(a, b);
+}
+static inline vec vnarrow_16_8(vec a, vec b) {
+  return _mm_packus_epi16(a, b);
+}
+
+/* TK blend: lane groups widened to the element width, compared, blended. */
+typedef vec tk_lanes_t;
+typedef vec tk_gv_t;
+static inline tk_lanes_t tk_lanes(const uint8_t *lg, size_t es) {
+  switch (es) {
+  case 1: return vload(lg);
+  case 2: return _mm_cvtepu8_epi16(load_half(lg));
+  case 4: return _mm_cvtepu8_epi32(load_quarter(lg));
+  default: return _mm_cvtepu8_epi64(load_eighth(lg));
+  }
+}
+static inline tk_gv_t tk_gv_first(size_t es) {
+  switch (es) {
+  case 1: return _mm_set1_epi8(1);
+  case 2: return _mm_set1_epi16(1);
+  case 4: return _mm_set1_epi32(1);
+  default: return _mm_set1_epi64x(1);
+  }
+}
+static inline tk_gv_t tk_gv_next(tk_gv_t gv, size_t es) {
+  switch (es) {
+  case 1: return _mm_add_epi8(gv, _mm_set1_epi8(1));
+  case 2: return _mm_add_epi16(gv, _mm_set1_epi16(1));
+  case 4: return _mm_add_epi32(gv, _mm_set1_epi32(1));
+  default: return _mm_add_epi64(gv, _mm_set1_epi64x(1));
+  }
+}
+static inline vec tk_select(vec acc, tk_lanes_t lanes, tk_gv_t gv, const void *p, size_t es) {
+  vec m;
+  switch (es) {
+  case 1: m = _mm_cmpeq_epi8(lanes, gv); break;
+  case 2: m = _mm_cmpeq_epi16(lanes, gv); break;
+  case 4: m = _mm_cmpeq_epi32(lanes, gv); break;
+  default: m = _mm_cmpeq_epi64(lanes, gv); break;
+  }
+  return _mm_blendv_epi8(acc, vload(p), m);
+}
+
+/* Weights: masks are vectors of 32-bit lanes. */
+typedef vec wm_t;
+static inline wm_t wm_zero(void) {
+  return _mm_setzero_si128();
+}
+static inline wm_t wm_eq32(vec a, vec b) {
+  return _mm_cmpeq_epi32(a, b);
+}
+static inline wm_t wm_eq64x2(vec a0, vec a1, vec b) {
+  return vnarrow_64_32(_mm_cmpeq_epi64(a0, b), _mm_cmpeq_epi64(a1, b));
+}
+static inline wm_t wm_or(wm_t a, wm_t b) {
+  return _mm_or_si128(a, b);
+}
+static inline wm_t wm_andnot(wm_t a, wm_t b) {
+  return _mm_andnot_si128(a, b);
+}
+static inline vec wm_select(wm_t m, vec a, vec b) {
+  return _mm_castps_si128(
+      _mm_blendv_ps(_mm_castsi128_ps(a), _mm_castsi128_ps(b), _mm_castsi128_ps(m)));
+}
+static inline vec wm_clear(wm_t m, vec a) {
+  return _mm_andnot_si128(m, a);
+}
+static inline vec wm_count(vec cnt, wm_t m) {
+  return _mm_sub_epi32(cnt, m);
+}
+static inline uint64_t vsum32(vec x) {
+  x = _mm_add_epi32(x, _mm_shuffle_epi32(x, 0x4e));
+  x = _mm_add_epi32(x, _mm_shuffle_epi32(x, 0xb1));
+  return (uint32_t)_mm_cvtsi128_si32(x);
+}
+
+#include "kernels_x86_template.h"

@@ -142,6 +142,9 @@ static double median(double *v, size_t n) {
 }
 
 enum { MAX_SAMPLES = 4096 };
+#ifndef PAIRED_BURST_NS
+#define PAIRED_BURST_NS 200e3 /* long enough to warm the caches, short enough for many samples */
+#endif
 static double g_xm[MAX_SAMPLES], g_xs[MAX_SAMPLES], g_tk[MAX_SAMPLES], g_tm[MAX_SAMPLES],
     g_ts[MAX_SAMPLES];
 
@@ -185,9 +188,9 @@ static void bm_paired(clb_state *st, void *arg) {
     return;
   }
   bc_memcpy(in);
-  /* Bursts of at least ~100 us, so the clock's own cost (a system call) stays below 1%. */
+  /* Bursts of at least PAIRED_BURST_NS: the clock (a system call) costs well below 1%. */
   double t1 = burst(in, 1, r->backend, 1);
-  int reps = t1 > 0 ? (int)(100e3 / t1) + 1 : 1;
+  int reps = t1 > 0 ? (int)(PAIRED_BURST_NS / t1) + 1 : 1;
   if (reps > 10000) reps = 10000;
   const int with_scalar = strcmp(r->backend, "scalar") != 0;
   const int n_parts = with_scalar ? 3 : 2;

@@ -147,7 +147,7 @@ static inline void fz_put_int(void *p, int32_t dt, int64_t v) {
   }
 }
 
-static const int32_t fz_all_dtypes[7] = {CODELAY_U8,  CODELAY_I16, CODELAY_I32, CODELAY_I64,
+static const int32_t fz_all_dtypes[7] = {CODELAY_U8,  CODELAY_I16,  CODELAY_I32, CODELAY_I64,
                                          CODELAY_F16, CODELAY_BF16, CODELAY_F32};
 static const int32_t fz_int_dtypes[4] = {CODELAY_U8, CODELAY_I16, CODELAY_I32, CODELAY_I64};
 
@@ -239,12 +239,12 @@ static inline void fz_make_view(fz_buf *out, fz_in *in, int32_t dtype, int64_t B
         if (zero & (1u << a)) v.stride[a] = 0;
     }
   }
-  FZ_CHECK(v.dtype == dtype && v.flags == 0 && v.batch == B && v.streams == K &&
-           v.steps == steps && v.inner == inner);
+  FZ_CHECK(v.dtype == dtype && v.flags == 0 && v.batch == B && v.streams == K && v.steps == steps &&
+           v.inner == inner);
   size_t elems = 0;
   if (B > 0 && K > 0 && steps > 0)
-    elems = (size_t)((B - 1) * v.stride[0] + (K - 1) * v.stride[1] + (steps - 1) * v.stride[2] +
-                     inner);
+    elems =
+        (size_t)((B - 1) * v.stride[0] + (K - 1) * v.stride[1] + (steps - 1) * v.stride[2] + inner);
   out->bytes = elems * fz_esize(dtype);
   out->mem = (unsigned char *)malloc(out->bytes ? out->bytes : 1);
   FZ_CHECK(out->mem != NULL);
@@ -337,9 +337,9 @@ static inline int fz_ref_delay(const int64_t *o, const codelay_view *src, const 
   return st;
 }
 
-static inline int fz_ref_undelay(const int64_t *o, const codelay_view *src,
-                                 const codelay_view *dst, const unsigned char *fill,
-                                 const int64_t *lengths, const codelay_view *mask) {
+static inline int fz_ref_undelay(const int64_t *o, const codelay_view *src, const codelay_view *dst,
+                                 const unsigned char *fill, const int64_t *lengths,
+                                 const codelay_view *mask) {
   size_t es = fz_esize(dst->dtype);
   int st = CODELAY_OK;
   for (int64_t b = 0; b < dst->batch; b++) {

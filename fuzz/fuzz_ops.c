@@ -100,8 +100,8 @@ static void run_delay(ctx *c, fz_in *in) {
   fz_fill_values(head, c->K, dd, &c->rng);
   fz_fill_values(tail, c->K, dd, &c->rng);
 
-  unsigned char *snap = dup_mem(&src);     /* the source as it was */
-  unsigned char *initial = dup_mem(out);   /* the destination as it was */
+  unsigned char *snap = dup_mem(&src);   /* the source as it was */
+  unsigned char *initial = dup_mem(out); /* the destination as it was */
   unsigned char *ref = dup_mem(out);
   codelay_view sv = fz_view_on(&src, snap), rv = fz_view_on(out, ref);
   int want = fz_ref_delay(c->o, &sv, &rv, head, tail, lengths);
@@ -205,7 +205,8 @@ static void run_regions(ctx *c, fz_in *in) {
  * independent of summation order and can be compared exactly (NaN and infinities are left out:
  * 0 * inf in a count-based sum is a separate question from correctness of the kernels).
  */
-static const float weight_values[] = {1.0f, 0.5f, 0.0f, 2.0f, 100.0f, 0.1f, -1.0f, 3.25f, 0.25f, 1.5f};
+static const float weight_values[] = {1.0f, 0.5f,  0.0f,  2.0f,  100.0f,
+                                      0.1f, -1.0f, 3.25f, 0.25f, 1.5f};
 
 static void run_weights(ctx *c, fz_in *in) {
   int32_t td = fz_int_dtypes[fz_pick(in, 4)];
@@ -252,13 +253,13 @@ static void run_weights(ctx *c, fz_in *in) {
     double sums[FZ_MAX_K + 1];
     for (int k = 0; k <= FZ_MAX_K; k++)
       sums[k] = 12345.0;
-    FZ_CHECK(codelay_loss_weights(c->p, &tok.v, c->S, lengths, sp, &w.v,
-                                  use_sums ? sums : NULL) == CODELAY_OK);
+    FZ_CHECK(codelay_loss_weights(c->p, &tok.v, c->S, lengths, sp, &w.v, use_sums ? sums : NULL) ==
+             CODELAY_OK);
     FZ_CHECK(memcmp(w.mem, ref, w.bytes) == 0);
     for (int64_t k = 0; use_sums && k < c->K; k++) {
       if (sums[k] != ref_sums[k])
-        fprintf(stderr, "weights on %s: sums[%d] %.17g, reference %.17g\n", g_backends[i],
-                (int)k, sums[k], ref_sums[k]);
+        fprintf(stderr, "weights on %s: sums[%d] %.17g, reference %.17g\n", g_backends[i], (int)k,
+                sums[k], ref_sums[k]);
       FZ_CHECK(sums[k] == ref_sums[k]);
     }
     FZ_CHECK(sums[c->K] == 12345.0); /* nothing past [K] */

@@ -160,8 +160,8 @@ static void run(const uint8_t *data, size_t size, const char *backend) {
         int r = 1;
         for (int64_t k = 0; k < m.K; k++) {
           if (m.mode == CODELAY_STREAM_DELAY) {
-            const unsigned char *v = n >= m.o[k] ? m.hist[b][n - m.o[k]] + (size_t)k * m.es
-                                                 : m.fill + (size_t)k * m.es;
+            const unsigned char *v =
+                n >= m.o[k] ? m.hist[b][n - m.o[k]] + (size_t)k * m.es : m.fill + (size_t)k * m.es;
             memcpy(elem(w, &m, k), v, m.es);
           } else if (n >= m.D) {
             memcpy(elem(w, &m, k), m.hist[b][n - m.D + m.o[k]] + (size_t)k * m.es, m.es);

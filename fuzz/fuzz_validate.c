@@ -20,7 +20,7 @@
 #define MAXWORK (1 << 14)
 
 /* The arena and everything else the library may be handed; all compared after a failing call. */
-static unsigned char *g_arena;     /* ARENA bytes */
+static unsigned char *g_arena; /* ARENA bytes */
 static unsigned char g_before[ARENA];
 static unsigned char g_touch[ARENA]; /* 1 where a successful call may write */
 
@@ -452,8 +452,8 @@ static void do_weights(fz_in *in, codelay_pattern *p, int64_t K) {
   else if (!fz_is_int(tok.dtype) || w.dtype != CODELAY_F32)
     want = CODELAY_ERR_DTYPE;
   else if (view_shape_bad(&tok, &et) || view_shape_bad(&w, &ew) || tok.streams != K ||
-           w.streams != K || tok.batch != w.batch || tok.steps != w.steps ||
-           tok.inner != w.inner || delayed < 0 || lengths_bad(lengths, tok.batch, delayed))
+           w.streams != K || tok.batch != w.batch || tok.steps != w.steps || tok.inner != w.inner ||
+           delayed < 0 || lengths_bad(lengths, tok.batch, delayed))
     want = CODELAY_ERR_SHAPE;
   else if (overlap(et, ew))
     want = CODELAY_ERR_ALIAS;
@@ -572,8 +572,9 @@ static void do_stream(fz_in *in, codelay_pattern *p, int64_t K) {
     }
     /* Keep successful calls inside the arena. */
     uintptr_t end = (uintptr_t)g_arena + ARENA;
-    if ((w == CODELAY_OK || w == CODELAY_ERR_STATE) && ((uintptr_t)out + rows > end || (uintptr_t)frame + rows > end ||
-                            (uintptr_t)ready + nb > end || (aux && (uintptr_t)aux + nm > end)))
+    if ((w == CODELAY_OK || w == CODELAY_ERR_STATE) &&
+        ((uintptr_t)out + rows > end || (uintptr_t)frame + rows > end ||
+         (uintptr_t)ready + nb > end || (aux && (uintptr_t)aux + nm > end)))
       continue;
     memcpy(g_before, g_arena, ARENA);
     got = flush ? codelay_stream_flush(sp, out, aux, ready)
@@ -604,12 +605,13 @@ static void do_misc(fz_in *in) {
     codelay_stream *s = NULL;
     int64_t d = 0;
     FZ_CHECK(codelay_stream_create(&s, NULL, CODELAY_STREAM_DELAY, CODELAY_U8, 1, &d) ==
-             CODELAY_ERR_NULL && s == NULL);
+                 CODELAY_ERR_NULL &&
+             s == NULL);
   }
   codelay_pattern_destroy(NULL);
   codelay_stream_destroy(NULL);
-  static const char *const names[] = {"auto",  "scalar", "sse41", "avx2",    "avx512", "neon",
-                                      "",      "AVX2",   "avx",   "scalar ", "sse4.1", NULL};
+  static const char *const names[] = {"auto", "scalar", "sse41", "avx2",    "avx512", "neon",
+                                      "",     "AVX2",   "avx",   "scalar ", "sse4.1", NULL};
   const char *name = names[fz_pick(in, sizeof names / sizeof names[0])];
   char raw[9];
   if (fz_u8(in) == 7) { /* arbitrary bytes as a name */

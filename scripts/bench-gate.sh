@@ -4,11 +4,13 @@
 #      sse41, avx2, neon; not avx512, which valgrind cannot execute) on fixed shapes; the
 #      instructions per element of each must not rise more than 3% above the committed baseline
 #      bench/callgrind/baseline.txt. Deterministic: a noisy machine cannot fool it.
-#  (b) ratios: one benchmark run of the realistic shapes with 5 interleaved repetitions; each
-#      backend's time relative to memcpy and its speedup over scalar (best of 5, from the same
-#      run, so machine speed cancels) must stay within bench/thresholds.txt. The thresholds carry
-#      a 2x margin: they catch a kernel falling back to scalar or an extra pass over memory, not
-#      a few percent (that is (a)'s job), and do not flake on a shared 2-core machine.
+#  (b) ratios: one run of the paired_* benchmarks of the realistic shapes (kernel, memcpy of the
+#      same output bytes and scalar kernel alternating within each iteration; median of the
+#      per-iteration ratios) with 5 interleaved repetitions; each backend's time relative to
+#      memcpy and speedup over scalar, best repetition, must stay within bench/thresholds.txt.
+#      The thresholds carry a 2x margin: they catch a kernel falling back to scalar or an extra
+#      pass over memory, not a few percent (that is (a)'s job), and do not flake on a shared
+#      2-core machine.
 #
 # Refresh both on purpose (after a deliberate change, or on a new toolchain), then review the diff:
 #   CODELAY_BENCH_UPDATE=1 scripts/bench-gate.sh
@@ -54,8 +56,13 @@ else
   # Counts are comparable only with the same compiler, glibc (its memcpy variants) and valgrind,
   # and the same CPU class as valgrind presents it (it synthesises CPUID from the host: AVX2 or not).
   cc_path="$(sed -n 's/^CMAKE_C_COMPILER:[A-Z]*=//p' "$dir/CMakeCache.txt")"
-  cc_id="$("${cc_path:-cc}" --version | head -n 1 | awk '{print $1 "-" $NF}')"
-  glibc="glibc-$(ldd --version | head -n 1 | awk '{print $NF}')"
+  # (Whole outputs captured first: `cmd | head` can kill cmd with SIGPIPE under pipefail.)
+  cc_ver="$("${cc_path:-cc}" --version)"
+  cc_ver="${cc_ver%%$'\n'*}"
+  ldd_ver="$(ldd --version)"
+  ldd_ver="${ldd_ver%%$'\n'*}"
+  cc_id="${cc_ver%% *}-${cc_ver##* }"
+  glibc="glibc-${ldd_ver##* }"
   isa="$(grep -q -w avx2 /proc/cpuinfo 2>/dev/null && echo avx2-host || echo no-avx2-host)"
   toolchain="$cc_id/$glibc/$(valgrind --version)/$isa"
   if valgrind --tool=callgrind --callgrind-out-file="$cg/cg.out.%p" --dump-instr=no \
@@ -71,10 +78,10 @@ else
 fi
 
 # --- (b) in-run ratios --------------------------------------------------------------------------
-echo "bench-gate (b): paired in-run ratios vs $thresholds (3 interleaved repetitions)"
+echo "bench-gate (b): paired in-run ratios vs $thresholds (5 interleaved repetitions)"
 rc=0
 "$dir/bench/codelay_bench" --benchmark_filter="$("$py" bench/benchtool.py filter)" \
-  --benchmark_min_time=0.05 --benchmark_repetitions=3 --benchmark_enable_random_interleaving=true \
+  --benchmark_min_time=0.05 --benchmark_repetitions=5 --benchmark_enable_random_interleaving=true \
   --benchmark_out="$dir/ratios.json" --benchmark_out_format=json >"$dir/ratios-console.txt" 2>&1 ||
   rc=$?
 if [[ $rc -ne 0 ]]; then

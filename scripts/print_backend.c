@@ -17,7 +17,6 @@ int main(void) {
     int st = codelay_backend_select(names[i]);
     if ((st == CODELAY_OK) != (sup == 1)) return 2;
     if (sup && strcmp(codelay_backend_name(), names[i]) != 0) return 3;
-    fprintf(stderr, "  %-6s %s\n", names[i], sup ? "supported" : "unsupported");
   }
   return 0;
 }

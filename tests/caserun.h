@@ -9,7 +9,7 @@
 #include "testutil.h"
 
 enum { OP_DELAY = 0, OP_UNDELAY = 1, OP_REGIONS = 2, OP_WEIGHTS = 3, OP_COUNT = 4 };
-#define TC_MAXK 64
+#define TC_MAXK 320
 
 typedef struct tcase {
   int op;
@@ -69,8 +69,8 @@ static inline int run_case(const tcase *c, uint64_t seed) {
   int64_t dinner = c->op == OP_REGIONS ? 1 : c->inner;
   tbuf src = {0}, dst = {0}, mask = {0};
   if (has_src)
-    tbuf_make(&src, &r, sdt, c->B, c->K, src_steps, c->inner, c->src_layout, c->src_off,
-              c->null_empty);
+    tbuf_make_ex(&src, &r, sdt, c->B, c->K, src_steps, c->inner, c->src_layout, c->src_off,
+                 c->null_empty, c->inplace ? T_GUARD : 0);
   if (!c->inplace)
     tbuf_make(&dst, &r, ddt, c->B, c->K, dst_steps, dinner, c->dst_layout, c->dst_off,
               c->null_empty);

@@ -5,8 +5,9 @@
  * and compared with the scalar table bit for bit: outputs, return values, and every byte outside
  * the output. Backends this CPU lacks are skipped, not failed.
  */
-#include "kernels.h"
 #include "testutil.h"
+
+#include "kernels.h"
 
 #define MAXLEN 130
 #define G      64 /* guard bytes on both sides */
@@ -165,12 +166,13 @@ START_TEST(test_kernel_convert) {
           size_t n = length_at(li);
           if (li > MAXLEN && off % 16 != 0) continue;
           size_t soff = ((off * 5 + n * 3) % 64) / ses * ses;
-          unsigned char *src = (unsigned char *)t_alloc(soff + n * ses + 8);
+          unsigned char *src = (unsigned char *)t_alloc(soff + n * ses);
+          memset(src, 0xC3, soff + n * ses);
           long bad_at = can_fail && n > 0 && trng_chance(&r, 30)
                             ? (long)trng_range(&r, 0, (int64_t)n - 1)
                             : -1;
           fill_source(&r, src + soff, sd, dd, n, bad_at);
-          unsigned char *srccopy = (unsigned char *)t_alloc(soff + n * ses + 8);
+          unsigned char *srccopy = (unsigned char *)t_alloc(soff + n * ses);
           memcpy(srccopy, src, soff + n * ses);
           pair_buf b;
           pair_make(&b, G + off + n * des + G);
@@ -296,7 +298,8 @@ static void tk_one(const backend_table *tab, trng *r, const codelay_pattern *p, 
   size_t des = t_esize(dd), ses = t_esize(sd);
   size_t soff = (size_t)trng_range(r, 0, 63) / ses * ses;
   size_t n_src = (size_t)(src_frames * K * inner), n_dst = (size_t)(frames * K * inner);
-  unsigned char *src = (unsigned char *)t_alloc(soff + n_src * ses + 8);
+  unsigned char *src = (unsigned char *)t_alloc(soff + n_src * ses);
+  memset(src, 0xC3, soff + n_src * ses);
   long bad_at = may_fail && n_src > 0 && t_is_int(sd) && t_is_int(dd) && t_can_overflow(sd, dd) &&
                         trng_chance(r, 25)
                     ? (long)trng_range(r, 0, (int64_t)n_src - 1)
@@ -384,7 +387,8 @@ START_TEST(test_kernel_weights) {
                 trng_chance(&r, 90) ? t_rand_value(&r, tdt) : trng_range(&r, -70000, 70000);
           int64_t ignore = t_rand_value(&r, tdt);
           size_t soff = ((off * 3 + n) % 64) / tes * tes;
-          unsigned char *tok = (unsigned char *)t_alloc(soff + n * tes + 8);
+          unsigned char *tok = (unsigned char *)t_alloc(soff + n * tes);
+          memset(tok, 0xC3, soff + n * tes);
           for (size_t i = 0; i < n; i++) {
             int64_t v, pick = trng_range(&r, 0, 99);
             if (pick < 35 && n_pad > 0)

@@ -20,7 +20,7 @@ static void random_case(trng *r, tcase *c) {
   memset(c, 0, sizeof *c);
   int64_t pick = trng_range(r, 0, 99);
   c->op = pick < 35 ? OP_DELAY : pick < 70 ? OP_UNDELAY : pick < 80 ? OP_REGIONS : OP_WEIGHTS;
-  c->K = trng_range(r, 1, 9);
+  c->K = trng_chance(r, 3) ? trng_range(r, 10, 70) : trng_range(r, 1, 9);
   c->lead = trng_range(r, 0, 3);
   int64_t dmax = 0;
   for (int64_t k = 0; k < c->K; k++) {
@@ -105,11 +105,78 @@ START_TEST(test_differential_inplace) {
 }
 END_TEST
 
+/* SPEC §2's realistic shapes (smaller batch), each through the same reference. */
+START_TEST(test_differential_realistic) {
+  tcase c;
+  memset(&c, 0, sizeof c);
+  c.B = 2, c.inner = 1, c.use_mask = 1, c.use_sums = 1;
+  int64_t K = 0;
+  switch (_i) {
+  case 0: /* Moshi training targets [B, 17, 1250] int64, and the model input (lead 1) */
+  case 1:
+    K = 17;
+    for (int64_t k = 0; k < K; k++)
+      c.delays[k] = (k == 0 || k == 1 || k == 9) ? 0 : 1;
+    c.op = OP_DELAY, c.sdt = c.ddt = CODELAY_I64, c.T = c.S = 1250, c.lead = _i;
+    break;
+  case 2: /* Moshi logits undelay, inner = vocabulary (cut to 60 steps) */
+    K = 8;
+    for (int64_t k = 0; k < K; k++)
+      c.delays[k] = k ? 1 : 0;
+    c.op = OP_UNDELAY, c.sdt = c.ddt = CODELAY_F32, c.T = c.S = 60, c.inner = 2048, c.B = 1;
+    break;
+  case 3: /* Dia [B, 3072, 9] int32, time-major */
+  case 4:
+    K = 9;
+    c.delays[0] = 0;
+    for (int64_t k = 1; k < K; k++)
+      c.delays[k] = 7 + k;
+    c.op = _i == 3 ? OP_DELAY : OP_UNDELAY, c.sdt = c.ddt = CODELAY_I32, c.T = c.S = 3072;
+    c.src_layout = c.dst_layout = c.mask_layout = TL_TK;
+    c.lengths = _i == 4;
+    break;
+  case 5: /* Kyutai DSM K = 33, int64 -> int32, both layouts */
+  case 6:
+    K = 33;
+    for (int64_t k = 0; k < K; k++)
+      c.delays[k] = (k == 0 || k == 1 || k == 17) ? 0 : 2;
+    c.op = _i == 5 ? OP_DELAY : OP_UNDELAY, c.sdt = CODELAY_I64, c.ddt = CODELAY_I32;
+    c.T = 375, c.S = 377, c.src_layout = TL_TK, c.dst_layout = _i == 5 ? TL_TK : TL_KT;
+    break;
+  case 7: /* moshi-finetune loss weights [B, 9, 1250] */
+    K = 9;
+    for (int64_t k = 0; k < K; k++)
+      c.delays[k] = k >= 2;
+    c.op = OP_WEIGHTS, c.sdt = CODELAY_I64, c.ddt = CODELAY_F32, c.T = c.S = 1250, c.B = 4;
+    break;
+  case 8: /* many streams, all offsets distinct, time-major */
+  case 9:
+    K = 300;
+    for (int64_t k = 0; k < K; k++)
+      c.delays[k] = (k * 37) % 300;
+    c.op = _i == 8 ? OP_DELAY : OP_UNDELAY, c.sdt = c.ddt = CODELAY_I16, c.T = 400, c.S = 420;
+    c.src_layout = c.dst_layout = TL_TK, c.B = 1;
+    break;
+  default: /* Dia in place */
+    K = 9;
+    c.delays[0] = 0;
+    for (int64_t k = 1; k < K; k++)
+      c.delays[k] = 7 + k;
+    c.op = OP_DELAY, c.sdt = c.ddt = CODELAY_I32, c.T = c.S = 3072, c.inplace = 1;
+    c.src_layout = c.dst_layout = TL_TK;
+    break;
+  }
+  c.K = K;
+  run_case(&c, t_base_seed() ^ (0x5EA1ull + (uint64_t)_i));
+}
+END_TEST
+
 Suite *differential_suite(void) {
   Suite *s = suite_create("differential");
   TCase *tc = tcase_create("random");
   tcase_add_loop_test(tc, test_differential_block, 0, BLOCKS);
   tcase_add_test(tc, test_differential_inplace);
+  tcase_add_loop_test(tc, test_differential_realistic, 0, 11);
   suite_add_tcase(s, tc);
   return s;
 }

@@ -4,7 +4,6 @@
  * own layout, and again through a padded strided view of a permuted layout; outputs must match
  * exactly (NaN fills compared bit for bit). The number of cases run is asserted.
  */
-#define _POSIX_C_SOURCE 200809L /* strtok_r */
 #include "testutil.h"
 
 #include <ctype.h>
@@ -98,7 +97,8 @@ static int is_nan_bits(int64_t bits) {
 static void *pack(const garr *a, int32_t dt, int64_t want_n, const char *what, const char *name) {
   T_ASSERT(a->n == want_n, "golden %s: %s has %d values, want %" PRId64, name, what, a->n, want_n);
   size_t es = t_esize(dt);
-  unsigned char *buf = (unsigned char *)malloc(es * (size_t)want_n + 8);
+  unsigned char *buf =
+      (unsigned char *)malloc(es * (size_t)want_n + (want_n == 0)); /* exact size */
   ck_assert_ptr_nonnull(buf);
   for (int64_t i = 0; i < want_n; i++)
     t_setv(buf + (size_t)i * es, dt, parse_value(a->tok[i], dt, what, name));

@@ -5,6 +5,8 @@
  */
 #include "testutil.h"
 
+#include <pthread.h>
+
 static void roundtrip_one(uint64_t seed, int inplace) {
   trng r = trng_seeded(seed);
   int64_t K = trng_range(&r, 1, 12), lead = trng_range(&r, 0, 3), delays[16], dmax = 0;
@@ -40,7 +42,10 @@ static void roundtrip_one(uint64_t seed, int inplace) {
   codelay_pattern *p = NULL;
   T_ASSERT(codelay_pattern_create(&p, K, delays, lead) == CODELAY_OK, "pattern_create");
   tbuf x, y, z, m;
-  tbuf_make(&x, &r, adt, B, K, T, inner, (int)trng_range(&r, 0, 2), 0, 0);
+  if (inplace)
+    tbuf_make(&x, &r, adt, B, K, T, inner, (int)trng_range(&r, 0, 2), 0, 0);
+  else
+    tbuf_make_src(&x, &r, adt, B, K, T, inner, (int)trng_range(&r, 0, 2), 0, 0);
   tbuf_make(&y, &r, ddt, B, K, S, inner, (int)trng_range(&r, 0, 2), 0, 0);
   tbuf_make(&z, &r, adt, B, K, T, inner, (int)trng_range(&r, 0, 2), 0, 0);
   tbuf_make(&m, &r, CODELAY_U8, B, K, T, 1, (int)trng_range(&r, 0, 2), 0, 0);
@@ -137,12 +142,69 @@ START_TEST(test_roundtrip_seed_example) {
 }
 END_TEST
 
+/* Patterns are immutable and shareable: threads delay and undelay through one pattern at once. */
+typedef struct thread_job {
+  const codelay_pattern *p;
+  uint64_t seed;
+  int mismatches;
+} thread_job;
+
+static void *thread_main(void *arg) {
+  thread_job *j = (thread_job *)arg;
+  enum { B = 2, K = 9, T = 50, S = 53 };
+  static int32_t fill[K] = {-1, -2, -3, -4, -5, -6, -7, -8, -9};
+  int32_t *x = (int32_t *)malloc(sizeof(int32_t) * B * K * T);
+  int32_t *y = (int32_t *)malloc(sizeof(int32_t) * B * K * S);
+  int32_t *z = (int32_t *)malloc(sizeof(int32_t) * B * K * T);
+  trng r = trng_seeded(j->seed);
+  for (int it = 0; it < 300 && x && y && z; it++) {
+    for (int i = 0; i < B * K * T; i++)
+      x[i] = (int32_t)trng_range(&r, -100000, 100000);
+    codelay_view xv = codelay_view_tk(x, CODELAY_I32, B, K, T, 1);
+    codelay_view yv = codelay_view_tk(y, CODELAY_I32, B, K, S, 1);
+    codelay_view zv = codelay_view_kt(z, CODELAY_I32, B, K, T, 1);
+    if (codelay_delay(j->p, &xv, &yv, fill, fill, NULL) != CODELAY_OK ||
+        codelay_undelay(j->p, &yv, &zv, fill, NULL, NULL) != CODELAY_OK) {
+      j->mismatches++;
+      continue;
+    }
+    for (int b = 0; b < B; b++)
+      for (int k = 0; k < K; k++)
+        for (int t = 0; t < T; t++)
+          if (z[(b * K + k) * T + t] != x[(b * T + t) * K + k]) j->mismatches++;
+  }
+  free(x);
+  free(y);
+  free(z);
+  return NULL;
+}
+
+START_TEST(test_roundtrip_threads) {
+  int64_t delays[9] = {0, 0, 1, 1, 1, 1, 1, 1, 1};
+  codelay_pattern *p = NULL;
+  ck_assert_int_eq(codelay_pattern_create(&p, 9, delays, 2), CODELAY_OK);
+  enum { N = 4 };
+  pthread_t th[N];
+  thread_job jobs[N];
+  for (int i = 0; i < N; i++) {
+    jobs[i] = (thread_job){p, t_base_seed() + (uint64_t)i, 0};
+    ck_assert_int_eq(pthread_create(&th[i], NULL, thread_main, &jobs[i]), 0);
+  }
+  for (int i = 0; i < N; i++) {
+    ck_assert_int_eq(pthread_join(th[i], NULL), 0);
+    ck_assert_int_eq(jobs[i].mismatches, 0);
+  }
+  codelay_pattern_destroy(p);
+}
+END_TEST
+
 Suite *roundtrip_suite(void) {
   Suite *s = suite_create("roundtrip");
   TCase *tc = tcase_create("roundtrip");
   tcase_add_test(tc, test_roundtrip_random);
   tcase_add_test(tc, test_roundtrip_inplace);
   tcase_add_test(tc, test_roundtrip_seed_example);
+  tcase_add_test(tc, test_roundtrip_threads);
   suite_add_tcase(s, tc);
   return s;
 }

@@ -77,6 +77,12 @@ static void *xmalloc(size_t n) {
   return p;
 }
 
+static void *xcalloc(size_t n, size_t size) {
+  void *p = calloc(n ? n : 1, size);
+  ck_assert_ptr_nonnull(p);
+  return p;
+}
+
 static codelay_pattern *make_pattern(int64_t K, const int64_t *delays, int64_t lead) {
   codelay_pattern *p = NULL;
   ck_assert_int_eq(codelay_pattern_create(&p, K, delays, lead), CODELAY_OK);
@@ -108,9 +114,9 @@ static void run_scenario(uint64_t *st, int32_t mode, int32_t dtype, int64_t B, i
   memset(fill, 0x5A, fb);
 
   int64_t *T = xmalloc(sizeof(int64_t) * (size_t)B);
-  int64_t *pos = calloc((size_t)B, sizeof(int64_t));
-  int64_t *n_push_out = calloc((size_t)B, sizeof(int64_t));
-  int64_t *n_out = calloc((size_t)B, sizeof(int64_t));
+  int64_t *pos = xcalloc((size_t)B, sizeof(int64_t));
+  int64_t *n_push_out = xcalloc((size_t)B, sizeof(int64_t));
+  int64_t *n_out = xcalloc((size_t)B, sizeof(int64_t));
   const int64_t Tcommon = rng_range(st, 0, Tmax);
   for (int64_t b = 0; b < B; b++)
     T[b] = use_active ? rng_range(st, 0, Tmax) : Tcommon;

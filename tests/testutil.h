@@ -7,6 +7,10 @@
 #ifndef CODELAY_TESTUTIL_H
 #define CODELAY_TESTUTIL_H
 
+#ifndef _POSIX_C_SOURCE
+#define _POSIX_C_SOURCE 200809L /* posix_memalign, strtok_r, pthreads */
+#endif
+
 #include "codelay.h"
 
 #include <check.h>
@@ -297,10 +301,14 @@ static inline unsigned char t_sentinel(size_t i) {
   return (unsigned char)(0xA5u ^ (i * 37u));
 }
 
+/*
+ * n bytes, 64-byte aligned, allocated at exactly that size: valgrind and ASan then catch any read
+ * past the end of a source (sources get no trailing guard, so their last element is the
+ * allocation's last byte).
+ */
 static inline void *t_alloc(size_t n) {
-  size_t sz = (n + 63) / 64 * 64;
-  void *p = aligned_alloc(64, sz ? sz : 64);
-  T_ASSERT(p != NULL, "out of memory");
+  void *p = NULL;
+  T_ASSERT(posix_memalign(&p, 64, n ? n : 1) == 0 && p != NULL, "out of memory");
   return p;
 }
 
@@ -319,8 +327,9 @@ static inline unsigned char *t_elem(const tbuf *t, int64_t b, int64_t k, int64_t
  * the element size) after a 64-byte aligned point, with T_GUARD sentinel bytes on both sides.
  * If the view is empty its data is NULL when null_if_empty.
  */
-static inline void tbuf_make(tbuf *t, trng *r, int32_t dt, int64_t B, int64_t K, int64_t steps,
-                             int64_t inner, int layout, size_t off_bytes, int null_if_empty) {
+static inline void tbuf_make_ex(tbuf *t, trng *r, int32_t dt, int64_t B, int64_t K, int64_t steps,
+                                int64_t inner, int layout, size_t off_bytes, int null_if_empty,
+                                size_t tail_guard) {
   memset(t, 0, sizeof *t);
   size_t es = t_esize(dt);
   if (es == 0) es = 1;
@@ -343,6 +352,11 @@ static inline void tbuf_make(tbuf *t, trng *r, int32_t dt, int64_t B, int64_t K,
       int64_t e = ext[d] > 0 ? ext[d] : 1;
       cell = e * cell + trng_range(r, 0, 2);
     }
+    /* a dimension of extent 1 may have any stride (PyTorch gives 0 or odd ones after
+       unsqueeze/expand); it must not matter */
+    for (int d = 0; d < 3; d++)
+      if (ext[d] == 1 && trng_chance(r, 40))
+        stride[d] = trng_chance(r, 50) ? 0 : trng_range(r, 1, (int64_t)1 << 40);
   }
   int64_t n = B * K * steps * inner;
   t->n_elems = n;
@@ -353,7 +367,7 @@ static inline void tbuf_make(tbuf *t, trng *r, int32_t dt, int64_t B, int64_t K,
       extent += (ext[d] - 1) * stride[d];
   }
   off_bytes = off_bytes / es * es;
-  t->bytes = T_GUARD + off_bytes + (size_t)extent * es + T_GUARD;
+  t->bytes = T_GUARD + off_bytes + (size_t)extent * es + tail_guard;
   t->base = (unsigned char *)t_alloc(t->bytes);
   t->snap = (unsigned char *)t_alloc(t->bytes);
   t->inview = (unsigned char *)calloc(t->bytes, 1);
@@ -371,6 +385,18 @@ static inline void tbuf_make(tbuf *t, trng *r, int32_t dt, int64_t B, int64_t K,
           unsigned char *p = t_elem(t, b, k, s, j);
           memset(t->inview + (p - t->base), 1, es);
         }
+}
+
+/* A destination: guard bytes on both sides. */
+static inline void tbuf_make(tbuf *t, trng *r, int32_t dt, int64_t B, int64_t K, int64_t steps,
+                             int64_t inner, int layout, size_t off_bytes, int null_if_empty) {
+  tbuf_make_ex(t, r, dt, B, K, steps, inner, layout, off_bytes, null_if_empty, T_GUARD);
+}
+
+/* A source: nothing after its last element, so over-reads leave the allocation. */
+static inline void tbuf_make_src(tbuf *t, trng *r, int32_t dt, int64_t B, int64_t K, int64_t steps,
+                                 int64_t inner, int layout, size_t off_bytes, int null_if_empty) {
+  tbuf_make_ex(t, r, dt, B, K, steps, inner, layout, off_bytes, null_if_empty, 0);
 }
 
 static inline void tbuf_free(tbuf *t) {

@@ -132,8 +132,10 @@ static int parse_header(const char *hdr, npy_array *a, char *err, size_t errlen)
   char q = *v++;
   char descr[32];
   size_t n = 0;
-  while (*v && *v != q && n + 1 < sizeof descr)
-    descr[n++] = *v++;
+  while (*v && *v != q && n + 1 < sizeof descr) { /* printable only: it may reach stderr */
+    descr[n++] = (*v >= 0x20 && *v < 0x7f) ? *v : '?';
+    v++;
+  }
   descr[n] = 0;
   if (*v != q) {
     set_err(err, errlen, "bad 'descr' in header");

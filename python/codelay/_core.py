@@ -7,6 +7,7 @@ data pointer is not aligned to the item size, or a logits array's last axis is n
 
 import ctypes
 import struct
+import sys
 import threading
 
 import numpy as np
@@ -84,6 +85,8 @@ def _probe_addr():
     def slow(a):
         return a.ctypes.data
 
+    if sys.implementation.name != "cpython":  # id() is an address only in CPython
+        return slow
     try:
         base = np.arange(64, dtype=np.int64).reshape(4, 16)
         for a in (base, base[1:], base[:, 3:], base.T, base[::2, ::3], np.zeros(0),

@@ -232,57 +232,86 @@ CL_ALWAYS_INLINE void widen_one(uint8x16_t v, size_t w, int is_signed, uint8x16_
   }
 }
 
+/* One source register, range-checked into the sticky flag. */
+CL_ALWAYS_INLINE uint8x16_t load_checked(const uint8_t *p, size_t se, int64_t lo, uint64_t span,
+                                         uint8x16_t *bad) {
+  uint8x16_t v = vld1q_u8(p);
+  *bad = vorrq_u8(*bad, out_of_range(v, se, lo, span));
+  return v;
+}
+
+/* 2, 4 or 8 source registers of se-byte lanes -> one register of se/2, se/4 or se/8-byte lanes.
+ * Written out level by level (not as a loop over an array) so every block stays in registers. */
+CL_ALWAYS_INLINE uint8x16_t narrow2(const uint8_t *p, size_t se, int64_t lo, uint64_t span,
+                                    uint8x16_t *bad) {
+  uint8x16_t a = load_checked(p, se, lo, span, bad);
+  uint8x16_t b = load_checked(p + 16, se, lo, span, bad);
+  return narrow_pair(a, b, se / 2);
+}
+
+CL_ALWAYS_INLINE uint8x16_t narrow4(const uint8_t *p, size_t se, int64_t lo, uint64_t span,
+                                    uint8x16_t *bad) {
+  uint8x16_t a = narrow2(p, se, lo, span, bad), b = narrow2(p + 32, se, lo, span, bad);
+  return narrow_pair(a, b, se / 4);
+}
+
+CL_ALWAYS_INLINE uint8x16_t narrow8(const uint8_t *p, size_t se, int64_t lo, uint64_t span,
+                                    uint8x16_t *bad) {
+  uint8x16_t a = narrow4(p, se, lo, span, bad), b = narrow4(p + 64, se, lo, span, bad);
+  return narrow_pair(a, b, se / 8);
+}
+
 /* Each block produces one 16-byte destination register from se/de source registers. */
 CL_ALWAYS_INLINE int narrow_run(uint8_t *d, size_t de, int32_t dd, const uint8_t *s, size_t se,
                                 int32_t sd, size_t n, int64_t lo, uint64_t span) {
   const size_t per = 16 / de; /* elements per block */
-  const size_t r = se / de;   /* source registers per block: 2, 4 or 8 */
   uint8x16_t bad = vdupq_n_u8(0);
   size_t i = 0;
   for (; i + per <= n; i += per) {
-    uint8x16_t v[8];
     const uint8_t *sp = s + i * se;
-    for (size_t j = 0; j < r; j++) {
-      v[j] = vld1q_u8(sp + 16 * j);
-      bad = vorrq_u8(bad, out_of_range(v[j], se, lo, span));
-    }
-    size_t cnt = r;
-    for (size_t w = se / 2; w >= de; w /= 2) {
-      for (size_t j = 0; j < cnt / 2; j++)
-        v[j] = narrow_pair(v[2 * j], v[2 * j + 1], w);
-      cnt /= 2;
-    }
-    vst1q_u8(d + i * de, v[0]);
+    uint8x16_t v = se == 2 * de   ? narrow2(sp, se, lo, span, &bad)
+                   : se == 4 * de ? narrow4(sp, se, lo, span, &bad)
+                                  : narrow8(sp, se, lo, span, &bad);
+    vst1q_u8(d + i * de, v);
   }
   if (vmaxvq_u8(bad)) return CODELAY_ERR_RANGE;
   return cl_scalar_convert(d + i * de, dd, s + i * se, sd, n - i);
+}
+
+/* One register of w-byte lanes widened to de-byte lanes and stored (de/w registers). */
+CL_ALWAYS_INLINE void widen_store(uint8_t *dp, uint8x16_t v, size_t w, size_t de, int sg) {
+  uint8x16_t a, b, a0, a1, b0, b1, x, y;
+  widen_one(v, w, sg, &a, &b);
+  if (de == 2 * w) {
+    vst1q_u8(dp, a);
+    vst1q_u8(dp + 16, b);
+    return;
+  }
+  widen_one(a, 2 * w, sg, &a0, &a1);
+  widen_one(b, 2 * w, sg, &b0, &b1);
+  if (de == 4 * w) {
+    vst1q_u8(dp, a0);
+    vst1q_u8(dp + 16, a1);
+    vst1q_u8(dp + 32, b0);
+    vst1q_u8(dp + 48, b1);
+    return;
+  }
+  const uint8x16_t q[4] = {a0, a1, b0, b1};
+  for (int j = 0; j < 4; j++) {
+    widen_one(q[j], 4 * w, sg, &x, &y);
+    vst1q_u8(dp + 32 * j, x);
+    vst1q_u8(dp + 32 * j + 16, y);
+  }
 }
 
 /* Each block reads one 16-byte source register and writes de/se destination registers. */
 CL_ALWAYS_INLINE int widen_run(uint8_t *d, size_t de, int32_t dd, const uint8_t *s, size_t se,
                                int32_t sd, size_t n) {
   const size_t per = 16 / se;
-  const size_t r = de / se; /* 2, 4 or 8 */
   const int is_signed = sd != CODELAY_U8;
   size_t i = 0;
-  for (; i + per <= n; i += per) {
-    uint8x16_t v[8];
-    v[0] = vld1q_u8(s + i * se);
-    size_t cnt = 1;
-    for (size_t w = se; w < de; w *= 2) {
-      /* Downward so that v[j] is read before v[2j], v[2j+1] are written. */
-      for (size_t j = cnt; j-- > 0;) {
-        uint8x16_t lo, hi;
-        widen_one(v[j], w, is_signed, &lo, &hi);
-        v[2 * j] = lo;
-        v[2 * j + 1] = hi;
-      }
-      cnt *= 2;
-    }
-    uint8_t *dp = d + i * de;
-    for (size_t j = 0; j < r; j++)
-      vst1q_u8(dp + 16 * j, v[j]);
-  }
+  for (; i + per <= n; i += per)
+    widen_store(d + i * de, vld1q_u8(s + i * se), se, de, is_signed);
   return cl_scalar_convert(d + i * de, dd, s + i * se, sd, n - i);
 }
 
@@ -347,6 +376,7 @@ static int neon_convert(void *dst, int32_t dst_dtype, const void *src, int32_t s
 #define TK_MAX_PHASES  64
 #define TK_MAX_ENTRIES 256
 #define TK_CHUNK       256 /* elements blended per step when a conversion follows */
+_Static_assert(TK_CHUNK % 16 == 0, "chunks must start on a register boundary for every esize");
 
 typedef struct tk_plan {
   const uint8_t *gb[256]; /* per group: the source shifted by that group's offset */
@@ -547,7 +577,7 @@ static void tk_blend(const tk_plan *pl, uint8_t *out, size_t i0, size_t cnt) {
 }
 
 /*
- * inner > 1 (or groups too many for lane_group): every cell is a contiguous run of `inner`
+ * inner > 1, or more than 255 groups (no lane_group): every cell is a contiguous run of `inner`
  * elements, and neighbouring streams with the same offset merge into one longer run.
  */
 static int tk_runs(const cl_tk_args *a, size_t se, size_t de) {
@@ -585,8 +615,7 @@ static int neon_tk_shift(const cl_tk_args *a) {
     return neon_convert(a->dst, a->dst_dtype, s, a->src_dtype,
                         (size_t)a->frames * K * (size_t)a->inner);
   }
-  if (a->inner > 1) return tk_runs(a, se, de);
-  if (!p->lane_group) return cl_scalar_tk_shift(a);
+  if (a->inner > 1 || !p->lane_group) return tk_runs(a, se, de);
 
   tk_plan pl;
   pl.lane_group = p->lane_group;

@@ -20,9 +20,11 @@
 #include <stdint.h>
 #include <string.h>
 
-#define CL_VW             64
-#define CL_ISA_NAME       "avx512"
+#define CL_VW       64
+#define CL_ISA_NAME "avx512"
+#if !defined(CL_KERNELS_SYMBOL)
 #define CL_KERNELS_SYMBOL cl_kernels_avx512
+#endif
 
 typedef __m512i vec;
 
@@ -44,17 +46,17 @@ static inline vec vset1_32(int32_t v) {
 static inline vec vor(vec a, vec b) {
   return _mm512_or_si512(a, b);
 }
-static inline vec vand(vec a, vec b) {
-  return _mm512_and_si512(a, b);
-}
 static inline int vtestz(vec a, vec b) {
   return _mm512_test_epi64_mask(a, b) == 0;
 }
 static inline vec vadd_es(vec a, vec b, size_t es) {
   switch (es) {
-  case 2: return _mm512_add_epi16(a, b);
-  case 4: return _mm512_add_epi32(a, b);
-  default: return _mm512_add_epi64(a, b);
+  case 2:
+    return _mm512_add_epi16(a, b);
+  case 4:
+    return _mm512_add_epi32(a, b);
+  default:
+    return _mm512_add_epi64(a, b);
   }
 }
 
@@ -69,15 +71,21 @@ static inline __m128i load_eighth(const void *p) {
   return _mm_loadl_epi64((const __m128i *)p);
 }
 
-#define X_WPAIR(sd, dd) ((sd) * 8 + (dd))
+#define X_WPAIR(sd, dd) ((sd)*8 + (dd))
 static inline vec vwiden(const void *p, int32_t sd, int32_t dd) {
   switch (X_WPAIR(sd, dd)) {
-  case X_WPAIR(CODELAY_U8, CODELAY_I16): return _mm512_cvtepu8_epi16(load_half(p));
-  case X_WPAIR(CODELAY_U8, CODELAY_I32): return _mm512_cvtepu8_epi32(load_quarter(p));
-  case X_WPAIR(CODELAY_U8, CODELAY_I64): return _mm512_cvtepu8_epi64(load_eighth(p));
-  case X_WPAIR(CODELAY_I16, CODELAY_I32): return _mm512_cvtepi16_epi32(load_half(p));
-  case X_WPAIR(CODELAY_I16, CODELAY_I64): return _mm512_cvtepi16_epi64(load_quarter(p));
-  default: return _mm512_cvtepi32_epi64(load_half(p));
+  case X_WPAIR(CODELAY_U8, CODELAY_I16):
+    return _mm512_cvtepu8_epi16(load_half(p));
+  case X_WPAIR(CODELAY_U8, CODELAY_I32):
+    return _mm512_cvtepu8_epi32(load_quarter(p));
+  case X_WPAIR(CODELAY_U8, CODELAY_I64):
+    return _mm512_cvtepu8_epi64(load_eighth(p));
+  case X_WPAIR(CODELAY_I16, CODELAY_I32):
+    return _mm512_cvtepi16_epi32(load_half(p));
+  case X_WPAIR(CODELAY_I16, CODELAY_I64):
+    return _mm512_cvtepi16_epi64(load_quarter(p));
+  default:
+    return _mm512_cvtepi32_epi64(load_half(p));
   }
 }
 
@@ -119,10 +127,14 @@ static inline tk_gv_t tk_gv_next(tk_gv_t gv, size_t es) {
 static inline vec tk_select(vec acc, tk_lanes_t lanes, tk_gv_t gv, const void *p, size_t es) {
   __mmask64 m = _mm512_cmpeq_epi8_mask(lanes, gv);
   switch (es) {
-  case 1: return _mm512_mask_loadu_epi8(acc, m, p);
-  case 2: return _mm512_mask_loadu_epi16(acc, (__mmask32)m, p);
-  case 4: return _mm512_mask_loadu_epi32(acc, (__mmask16)m, p);
-  default: return _mm512_mask_loadu_epi64(acc, (__mmask8)m, p);
+  case 1:
+    return _mm512_mask_loadu_epi8(acc, m, p);
+  case 2:
+    return _mm512_mask_loadu_epi16(acc, (__mmask32)m, p);
+  case 4:
+    return _mm512_mask_loadu_epi32(acc, (__mmask16)m, p);
+  default:
+    return _mm512_mask_loadu_epi64(acc, (__mmask8)m, p);
   }
 }
 
@@ -134,9 +146,21 @@ static inline wm_t wm_zero(void) {
 static inline wm_t wm_eq32(vec a, vec b) {
   return _mm512_cmpeq_epi32_mask(a, b);
 }
-static inline wm_t wm_eq64x2(vec a0, vec a1, vec b) {
-  unsigned lo = _mm512_cmpeq_epi64_mask(a0, b), hi = _mm512_cmpeq_epi64_mask(a1, b);
-  return (wm_t)(lo | (hi << 8));
+typedef __mmask8 wm64_t;
+static inline wm64_t wm64_zero(void) {
+  return 0;
+}
+static inline wm64_t wm64_eq(vec a, vec b) {
+  return _mm512_cmpeq_epi64_mask(a, b);
+}
+static inline wm64_t wm64_or(wm64_t a, wm64_t b) {
+  return (wm64_t)(a | b);
+}
+static inline wm_t wm_from64(wm64_t a, wm64_t b) {
+  return (wm_t)((unsigned)a | ((unsigned)b << 8));
+}
+static inline void wm_store64(float *p, vec w) {
+  vstore(p, w);
 }
 static inline wm_t wm_or(wm_t a, wm_t b) {
   return (wm_t)(a | b);

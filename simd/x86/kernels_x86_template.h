@@ -7,7 +7,7 @@
  *   vec                    the integer vector type
  *   vload/vstore           unaligned load/store of one vec
  *   vset1_64/vset1_32      broadcasts; vzero()
- *   vor/vand/vadd_es       bitwise ops, lane-wise add for a lane width given in bytes
+ *   vor, vadd_es           bitwise or, lane-wise add for a lane width given in bytes
  *   vtestz(a, b)           1 if (a & b) == 0
  *   vwiden(p, sd, dd)      load CL_VW*ssize/dsize bytes at p and widen them to a full vec
  *   vnarrow_64_32/32_16/16_8(a, b)
@@ -18,7 +18,8 @@
  *                          TK blend: lanes holds the group of each es-byte lane (from the
  *                          pattern's lane_group bytes at lg), acc gets loadu(p) in the lanes
  *                          whose group equals the one gv stands for (gv starts at group 1)
- *   wm_t, wm_*, vsum32     masks over 32-bit lanes for the loss weights (see below)
+ *   wm_t, wm_*, vsum32     masks over 32-bit lanes for the loss weights; wm64_t, wm64_*,
+ *                          wm_from64, wm_store64 for 64-bit tokens (see x_weights_body)
  * and CL_ISA_NAME, CL_KERNELS_SYMBOL. Every function here is static: each ISA's translation
  * unit has its own copy, so nothing compiled with -mavx2 can leak into another unit.
  */
@@ -43,14 +44,19 @@
 /* Dtype sizes without a call into the core (the table is called once per contiguous run). */
 CL_INLINE size_t x_esize(int32_t dt) {
   switch (dt) {
-  case CODELAY_U8: return 1;
+  case CODELAY_U8:
+    return 1;
   case CODELAY_I16:
   case CODELAY_F16:
-  case CODELAY_BF16: return 2;
+  case CODELAY_BF16:
+    return 2;
   case CODELAY_I32:
-  case CODELAY_F32: return 4;
-  case CODELAY_I64: return 8;
-  default: return 0;
+  case CODELAY_F32:
+    return 4;
+  case CODELAY_I64:
+    return 8;
+  default:
+    return 0;
   }
 }
 CL_INLINE int x_is_int(int32_t dt) {
@@ -68,10 +74,18 @@ CL_INLINE uint64_t x_pattern(const void *value, size_t esize) {
   uint32_t u32;
   uint64_t u64;
   switch (esize) {
-  case 1: memcpy(&u8, value, 1); return u8 * UINT64_C(0x0101010101010101);
-  case 2: memcpy(&u16, value, 2); return u16 * UINT64_C(0x0001000100010001);
-  case 4: memcpy(&u32, value, 4); return u32 | ((uint64_t)u32 << 32);
-  default: memcpy(&u64, value, 8); return u64;
+  case 1:
+    memcpy(&u8, value, 1);
+    return u8 * UINT64_C(0x0101010101010101);
+  case 2:
+    memcpy(&u16, value, 2);
+    return u16 * UINT64_C(0x0001000100010001);
+  case 4:
+    memcpy(&u32, value, 4);
+    return u32 | ((uint64_t)u32 << 32);
+  default:
+    memcpy(&u64, value, 8);
+    return u64;
   }
 }
 
@@ -127,7 +141,8 @@ static void x_fill(void *dst, const void *value, size_t n, size_t esize) {
   vstore(d, v);
   vstore(end - CL_VW, v);
   char *a = d + CL_VW;
-  if (((uintptr_t)d & (esize - 1)) == 0) a = (char *)(((uintptr_t)d + CL_VW) & ~(uintptr_t)(CL_VW - 1));
+  if (((uintptr_t)d & (esize - 1)) == 0)
+    a = (char *)(((uintptr_t)d + CL_VW) & ~(uintptr_t)(CL_VW - 1));
   for (; a + 2 * CL_VW <= end; a += 2 * CL_VW) {
     vstore(a, v);
     vstore(a + CL_VW, v);
@@ -200,7 +215,8 @@ static void x_copy_fwd(char *d, const char *s, size_t bytes) {
     vstore(d + i + 2 * CL_VW, c);
     vstore(d + i + 3 * CL_VW, e);
   }
-  for (; i + CL_VW <= bytes; i += CL_VW) vstore(d + i, vload(s + i));
+  for (; i + CL_VW <= bytes; i += CL_VW)
+    vstore(d + i, vload(s + i));
   /* The tail was loaded first: with overlap (s - d >= CL_VW) it may have been overwritten since. */
   vstore(d + bytes - CL_VW, tail);
 }
@@ -220,7 +236,8 @@ static void x_copy_bwd(char *d, const char *s, size_t bytes) {
     vstore(d + i - 3 * CL_VW, c);
     vstore(d + i - 4 * CL_VW, e);
   }
-  for (; i >= CL_VW; i -= CL_VW) vstore(d + i - CL_VW, vload(s + i - CL_VW));
+  for (; i >= CL_VW; i -= CL_VW)
+    vstore(d + i - CL_VW, vload(s + i - CL_VW));
   vstore(d, head);
 }
 
@@ -229,10 +246,13 @@ static void x_copy_near(char *d, const char *s, size_t bytes) {
   size_t i;
   if (d < s) {
     /* Each store only reaches source bytes below the next load. */
-    for (i = 0; i + CL_VW <= bytes; i += CL_VW) vstore(d + i, vload(s + i));
-    for (; i < bytes; i++) d[i] = s[i];
+    for (i = 0; i + CL_VW <= bytes; i += CL_VW)
+      vstore(d + i, vload(s + i));
+    for (; i < bytes; i++)
+      d[i] = s[i];
   } else {
-    for (i = bytes; i >= CL_VW; i -= CL_VW) vstore(d + i - CL_VW, vload(s + i - CL_VW));
+    for (i = bytes; i >= CL_VW; i -= CL_VW)
+      vstore(d + i - CL_VW, vload(s + i - CL_VW));
     while (i > 0) {
       i--;
       d[i] = s[i];
@@ -272,9 +292,18 @@ CL_INLINE x_range x_range_for(int32_t dd, size_t ses) {
   x_range r;
   int64_t all = ses == 8 ? -1 : (int64_t)((UINT64_C(1) << (8 * ses)) - 1);
   switch (dd) {
-  case CODELAY_U8: r.bias = 0; r.high = all & ~(int64_t)0xff; break;
-  case CODELAY_I16: r.bias = 0x8000; r.high = all & ~(int64_t)0xffff; break;
-  default: r.bias = INT64_C(0x80000000); r.high = all & ~(int64_t)0xffffffff; break;
+  case CODELAY_U8:
+    r.bias = 0;
+    r.high = all & ~(int64_t)0xff;
+    break;
+  case CODELAY_I16:
+    r.bias = 0x8000;
+    r.high = all & ~(int64_t)0xffff;
+    break;
+  default:
+    r.bias = INT64_C(0x80000000);
+    r.high = all & ~(int64_t)0xffffffff;
+    break;
   }
   return r;
 }
@@ -282,9 +311,12 @@ CL_INLINE x_range x_range_for(int32_t dd, size_t ses) {
 /* A broadcast of a value of the lane width ses (bytes). */
 CL_INLINE vec x_set1_lane(int64_t v, size_t ses) {
   switch (ses) {
-  case 2: return vset1_32((int32_t)((uint32_t)(uint16_t)v * 0x10001u));
-  case 4: return vset1_32((int32_t)v);
-  default: return vset1_64(v);
+  case 2:
+    return vset1_32((int32_t)((uint32_t)(uint16_t)v * 0x10001u));
+  case 4:
+    return vset1_32((int32_t)v);
+  default:
+    return vset1_64(v);
   }
 }
 
@@ -296,12 +328,14 @@ CL_INLINE vec x_narrow_step(const char *s, size_t ses, int ratio, vec bias, vec 
     *acc = vor(*acc, vadd_es(v[r], bias, ses));
   }
   if (ses == 8) {
-    for (int r = 0; r < ratio; r += 2) v[r / 2] = vnarrow_64_32(v[r], v[r + 1]);
+    for (int r = 0; r < ratio; r += 2)
+      v[r / 2] = vnarrow_64_32(v[r], v[r + 1]);
     ratio /= 2;
     if (ratio == 1) return v[0];
   }
   if (ses >= 4) {
-    for (int r = 0; r < ratio; r += 2) v[r / 2] = vnarrow_32_16(v[r], v[r + 1]);
+    for (int r = 0; r < ratio; r += 2)
+      v[r / 2] = vnarrow_32_16(v[r], v[r + 1]);
     ratio /= 2;
     if (ratio == 1) return v[0];
   }
@@ -317,7 +351,8 @@ CL_INLINE int x_narrow(char *d, int32_t dd, const char *s, int32_t sd, size_t n)
   x_range rg = x_range_for(dd, ses);
   vec bias = x_set1_lane(rg.bias, ses), acc = vzero();
   size_t i = 0;
-  for (; i + nd <= n; i += nd) vstore(d + i * des, x_narrow_step(s + i * ses, ses, ratio, bias, &acc));
+  for (; i + nd <= n; i += nd)
+    vstore(d + i * des, x_narrow_step(s + i * ses, ses, ratio, bias, &acc));
   if (i < n) {
     i = n - nd;
     vstore(d + i * des, x_narrow_step(s + i * ses, ses, ratio, bias, &acc));
@@ -346,22 +381,35 @@ CL_INLINE int x_widen(char *d, int32_t dd, const char *s, int32_t sd, size_t n) 
 }
 
 /* Each (src, dst) pair its own instantiation, so the element sizes are constants in the loops. */
-#define X_PAIR(sd, dd) ((sd) * 8 + (dd))
+#define X_PAIR(sd, dd) ((sd)*8 + (dd))
 static int x_convert_int(char *d, int32_t dd, const char *s, int32_t sd, size_t n) {
   switch (X_PAIR(sd, dd)) {
-  case X_PAIR(CODELAY_U8, CODELAY_I16): return x_widen(d, CODELAY_I16, s, CODELAY_U8, n);
-  case X_PAIR(CODELAY_U8, CODELAY_I32): return x_widen(d, CODELAY_I32, s, CODELAY_U8, n);
-  case X_PAIR(CODELAY_U8, CODELAY_I64): return x_widen(d, CODELAY_I64, s, CODELAY_U8, n);
-  case X_PAIR(CODELAY_I16, CODELAY_I32): return x_widen(d, CODELAY_I32, s, CODELAY_I16, n);
-  case X_PAIR(CODELAY_I16, CODELAY_I64): return x_widen(d, CODELAY_I64, s, CODELAY_I16, n);
-  case X_PAIR(CODELAY_I32, CODELAY_I64): return x_widen(d, CODELAY_I64, s, CODELAY_I32, n);
-  case X_PAIR(CODELAY_I16, CODELAY_U8): return x_narrow(d, CODELAY_U8, s, CODELAY_I16, n);
-  case X_PAIR(CODELAY_I32, CODELAY_U8): return x_narrow(d, CODELAY_U8, s, CODELAY_I32, n);
-  case X_PAIR(CODELAY_I64, CODELAY_U8): return x_narrow(d, CODELAY_U8, s, CODELAY_I64, n);
-  case X_PAIR(CODELAY_I32, CODELAY_I16): return x_narrow(d, CODELAY_I16, s, CODELAY_I32, n);
-  case X_PAIR(CODELAY_I64, CODELAY_I16): return x_narrow(d, CODELAY_I16, s, CODELAY_I64, n);
-  case X_PAIR(CODELAY_I64, CODELAY_I32): return x_narrow(d, CODELAY_I32, s, CODELAY_I64, n);
-  default: return cl_scalar_convert(d, dd, s, sd, n);
+  case X_PAIR(CODELAY_U8, CODELAY_I16):
+    return x_widen(d, CODELAY_I16, s, CODELAY_U8, n);
+  case X_PAIR(CODELAY_U8, CODELAY_I32):
+    return x_widen(d, CODELAY_I32, s, CODELAY_U8, n);
+  case X_PAIR(CODELAY_U8, CODELAY_I64):
+    return x_widen(d, CODELAY_I64, s, CODELAY_U8, n);
+  case X_PAIR(CODELAY_I16, CODELAY_I32):
+    return x_widen(d, CODELAY_I32, s, CODELAY_I16, n);
+  case X_PAIR(CODELAY_I16, CODELAY_I64):
+    return x_widen(d, CODELAY_I64, s, CODELAY_I16, n);
+  case X_PAIR(CODELAY_I32, CODELAY_I64):
+    return x_widen(d, CODELAY_I64, s, CODELAY_I32, n);
+  case X_PAIR(CODELAY_I16, CODELAY_U8):
+    return x_narrow(d, CODELAY_U8, s, CODELAY_I16, n);
+  case X_PAIR(CODELAY_I32, CODELAY_U8):
+    return x_narrow(d, CODELAY_U8, s, CODELAY_I32, n);
+  case X_PAIR(CODELAY_I64, CODELAY_U8):
+    return x_narrow(d, CODELAY_U8, s, CODELAY_I64, n);
+  case X_PAIR(CODELAY_I32, CODELAY_I16):
+    return x_narrow(d, CODELAY_I16, s, CODELAY_I32, n);
+  case X_PAIR(CODELAY_I64, CODELAY_I16):
+    return x_narrow(d, CODELAY_I16, s, CODELAY_I64, n);
+  case X_PAIR(CODELAY_I64, CODELAY_I32):
+    return x_narrow(d, CODELAY_I32, s, CODELAY_I64, n);
+  default:
+    return cl_scalar_convert(d, dd, s, sd, n);
   }
 }
 
@@ -440,26 +488,38 @@ CL_INLINE void x_tk_body(char *dst, const char *const *gp, size_t j0, size_t n, 
   }
 }
 
-static void x_tk_body1(char *d, const char *const *gp, size_t j0, size_t n, const codelay_pattern *p) {
+static void x_tk_body1(char *d, const char *const *gp, size_t j0, size_t n,
+                       const codelay_pattern *p) {
   x_tk_body(d, gp, j0, n, 1, p);
 }
-static void x_tk_body2(char *d, const char *const *gp, size_t j0, size_t n, const codelay_pattern *p) {
+static void x_tk_body2(char *d, const char *const *gp, size_t j0, size_t n,
+                       const codelay_pattern *p) {
   x_tk_body(d, gp, j0, n, 2, p);
 }
-static void x_tk_body4(char *d, const char *const *gp, size_t j0, size_t n, const codelay_pattern *p) {
+static void x_tk_body4(char *d, const char *const *gp, size_t j0, size_t n,
+                       const codelay_pattern *p) {
   x_tk_body(d, gp, j0, n, 4, p);
 }
-static void x_tk_body8(char *d, const char *const *gp, size_t j0, size_t n, const codelay_pattern *p) {
+static void x_tk_body8(char *d, const char *const *gp, size_t j0, size_t n,
+                       const codelay_pattern *p) {
   x_tk_body(d, gp, j0, n, 8, p);
 }
 
 static void x_tk_run(char *d, const char *const *gp, size_t j0, size_t n, size_t es,
                      const codelay_pattern *p) {
   switch (es) {
-  case 1: x_tk_body1(d, gp, j0, n, p); break;
-  case 2: x_tk_body2(d, gp, j0, n, p); break;
-  case 4: x_tk_body4(d, gp, j0, n, p); break;
-  default: x_tk_body8(d, gp, j0, n, p); break;
+  case 1:
+    x_tk_body1(d, gp, j0, n, p);
+    break;
+  case 2:
+    x_tk_body2(d, gp, j0, n, p);
+    break;
+  case 4:
+    x_tk_body4(d, gp, j0, n, p);
+    break;
+  default:
+    x_tk_body8(d, gp, j0, n, p);
+    break;
   }
 }
 
@@ -511,6 +571,9 @@ static int x_tk_shift(const cl_tk_args *a) {
   } buf;
   int status = CODELAY_OK;
   if (!p->lane_group || p->n_groups > X_TK_MAX_GROUPS || (size_t)p->n_groups >= CL_VW / ses) {
+#if defined(CL_TK_STAIRCASE)
+    if (same && des == 4 && tk_staircase4(a)) return CODELAY_OK;
+#endif
     if (same) return cl_scalar_tk_shift(a);
     /* Converting: scalar same-dtype frames into an L1-resident chunk, then a vector convert. */
     const int64_t per = (int64_t)(sizeof(buf) / (K * ses));
@@ -565,16 +628,21 @@ static int x_tk_shift(const cl_tk_args *a) {
 /* Does id fit the token dtype (else it can never match and is dropped)? */
 CL_INLINE int x_id_fits(int64_t id, int32_t dt) {
   switch (dt) {
-  case CODELAY_U8: return id >= 0 && id <= 255;
-  case CODELAY_I16: return id >= INT16_MIN && id <= INT16_MAX;
-  case CODELAY_I32: return id >= INT32_MIN && id <= INT32_MAX;
-  default: return 1;
+  case CODELAY_U8:
+    return id >= 0 && id <= 255;
+  case CODELAY_I16:
+    return id >= INT16_MIN && id <= INT16_MAX;
+  case CODELAY_I32:
+    return id >= INT32_MIN && id <= INT32_MAX;
+  default:
+    return 1;
   }
 }
 
 CL_INLINE int64_t x_tok_at(const char *t, size_t i, int32_t dt) {
   switch (dt) {
-  case CODELAY_U8: return ((const uint8_t *)t)[i];
+  case CODELAY_U8:
+    return ((const uint8_t *)t)[i];
   case CODELAY_I16: {
     int16_t v;
     memcpy(&v, t + 2 * i, 2);
@@ -596,16 +664,62 @@ CL_INLINE int64_t x_tok_at(const char *t, size_t i, int32_t dt) {
 /* Tokens i..i+CL_N32 as 32-bit lanes (es <= 4): u8 zero-extended, i16 sign-extended. */
 CL_INLINE vec x_tok32(const char *t, size_t i, size_t es) {
   switch (es) {
-  case 1: return vwiden(t + i, CODELAY_U8, CODELAY_I32);
-  case 2: return vwiden(t + 2 * i, CODELAY_I16, CODELAY_I32);
-  default: return vload(t + 4 * i);
+  case 1:
+    return vwiden(t + i, CODELAY_U8, CODELAY_I32);
+  case 2:
+    return vwiden(t + 2 * i, CODELAY_I16, CODELAY_I32);
+  default:
+    return vload(t + 4 * i);
   }
 }
 
 /*
- * One body per token size. Masks are over CL_N32 lanes (one f32 weight each); the counters are
- * per-lane 32-bit and are flushed before they could wrap.
+ * The vector part of one run: tokens [0, nv) in whole vectors, i.e. up to nv rounded down. nq
+ * pad-id compares per vector (a constant at the call sites below, so the compare loop unrolls).
+ * Masks are over CL_N32 lanes (one f32 weight each); the per-lane 32-bit counters are flushed
+ * before they could wrap.
  */
+CL_INLINE size_t x_weights_vec(const char *t, float *dst, size_t nv, size_t es, const vec *ids,
+                               int nq, int has_ign, vec ign, vec wv, vec pv, uint64_t *n_pad,
+                               uint64_t *n_ign) {
+  size_t i = 0;
+  while (i + CL_N32 <= nv) {
+    size_t block_end = nv - i > ((size_t)1 << 24) * CL_N32 ? i + ((size_t)1 << 24) * CL_N32 : nv;
+    vec cpad = vzero(), cign = vzero();
+    for (; i + CL_N32 <= block_end; i += CL_N32) {
+      wm_t pad = wm_zero(), ig = wm_zero();
+      if (es == 8) {
+        /* Compare in 64-bit lanes, narrow each mask once (possibly in a lane order of the ISA's
+         * choosing: wm_store64 puts the weights back in order). */
+        vec t0 = vload(t + 8 * i), t1 = vload(t + 8 * i + CL_VW);
+        wm64_t p0 = wm64_zero(), p1 = wm64_zero();
+        for (int q = 0; q < nq; q++) {
+          p0 = wm64_or(p0, wm64_eq(t0, ids[q]));
+          p1 = wm64_or(p1, wm64_eq(t1, ids[q]));
+        }
+        pad = wm_from64(p0, p1);
+        if (has_ign) ig = wm_from64(wm64_eq(t0, ign), wm64_eq(t1, ign));
+      } else {
+        vec tv = x_tok32(t, i, es);
+        for (int q = 0; q < nq; q++)
+          pad = wm_or(pad, wm_eq32(tv, ids[q]));
+        if (has_ign) ig = wm_eq32(tv, ign);
+      }
+      pad = wm_andnot(ig, pad);
+      vec w = wm_clear(ig, wm_select(pad, wv, pv));
+      if (es == 8)
+        wm_store64(dst + i, w);
+      else
+        vstore(dst + i, w);
+      cpad = wm_count(cpad, pad);
+      cign = wm_count(cign, ig);
+    }
+    *n_pad += vsum32(cpad);
+    *n_ign += vsum32(cign);
+  }
+  return i;
+}
+
 CL_INLINE double x_weights_body(const cl_weights_args *a, size_t es) {
   const char *t = (const char *)a->tokens;
   const int32_t dt = a->tok_dtype;
@@ -628,30 +742,19 @@ CL_INLINE double x_weights_body(const cl_weights_args *a, size_t es) {
   const vec wv = vset1_32(wbits), pv = vset1_32(pbits);
 
   uint64_t n_pad = 0, n_ign = 0;
-  size_t i = 0;
-  while (i + CL_N32 <= nv) {
-    /* At most 2^24 vectors per block: a 32-bit lane counter cannot wrap. */
-    size_t block_end = nv - i > ((size_t)1 << 24) * CL_N32 ? i + ((size_t)1 << 24) * CL_N32 : nv;
-    vec cpad = vzero(), cign = vzero();
-    for (; i + CL_N32 <= block_end; i += CL_N32) {
-      wm_t pad = wm_zero(), ig = wm_zero();
-      if (es == 8) {
-        vec t0 = vload(t + 8 * i), t1 = vload(t + 8 * i + CL_VW);
-        for (int q = 0; q < nids; q++) pad = wm_or(pad, wm_eq64x2(t0, t1, ids[q]));
-        if (has_ign) ig = wm_eq64x2(t0, t1, ign);
-      } else {
-        vec tv = x_tok32(t, i, es);
-        for (int q = 0; q < nids; q++) pad = wm_or(pad, wm_eq32(tv, ids[q]));
-        if (has_ign) ig = wm_eq32(tv, ign);
-      }
-      pad = wm_andnot(ig, pad);
-      vec w = wm_clear(ig, wm_select(pad, wv, pv));
-      vstore(dst + i, w);
-      cpad = wm_count(cpad, pad);
-      cign = wm_count(cign, ig);
-    }
-    n_pad += vsum32(cpad);
-    n_ign += vsum32(cign);
+  size_t i;
+  /* A repeated id changes nothing, so short lists are padded to 2 or 4 compares. */
+  if (nids == 0) {
+    i = x_weights_vec(t, dst, nv, es, ids, 0, has_ign, ign, wv, pv, &n_pad, &n_ign);
+  } else if (nids <= 2) {
+    ids[1] = ids[nids - 1];
+    i = x_weights_vec(t, dst, nv, es, ids, 2, has_ign, ign, wv, pv, &n_pad, &n_ign);
+  } else if (nids <= 4) {
+    for (int q = nids; q < 4; q++)
+      ids[q] = ids[0];
+    i = x_weights_vec(t, dst, nv, es, ids, 4, has_ign, ign, wv, pv, &n_pad, &n_ign);
+  } else {
+    i = x_weights_vec(t, dst, nv, es, ids, nids, has_ign, ign, wv, pv, &n_pad, &n_ign);
   }
   for (; i < nv; i++) {
     int64_t v = x_tok_at(t, i, dt);
@@ -661,7 +764,8 @@ CL_INLINE double x_weights_body(const cl_weights_args *a, size_t es) {
       continue;
     }
     int is_pad = 0;
-    for (int q = 0; q < nids; q++) is_pad |= v == sid[q];
+    for (int q = 0; q < nids; q++)
+      is_pad |= v == sid[q];
     dst[i] = is_pad ? pf : wf;
     n_pad += (uint64_t)is_pad;
   }
@@ -676,18 +780,19 @@ CL_INLINE double x_weights_body(const cl_weights_args *a, size_t es) {
 
 static double x_weights(const cl_weights_args *a) {
   switch (x_esize(a->tok_dtype)) {
-  case 1: return x_weights_body(a, 1);
-  case 2: return x_weights_body(a, 2);
-  case 4: return x_weights_body(a, 4);
-  case 8: return x_weights_body(a, 8);
-  default: return cl_scalar_weights(a);
+  case 1:
+    return x_weights_body(a, 1);
+  case 2:
+    return x_weights_body(a, 2);
+  case 4:
+    return x_weights_body(a, 4);
+  case 8:
+    return x_weights_body(a, 8);
+  default:
+    return cl_scalar_weights(a);
   }
 }
 
 CL_HIDDEN const cl_kernels CL_KERNELS_SYMBOL = {
-    CL_ISA_NAME,
-    x_fill,
-    x_convert,
-    x_tk_shift,
-    x_weights,
+    CL_ISA_NAME, x_fill, x_convert, x_tk_shift, x_weights,
 };

@@ -33,17 +33,17 @@ static inline vec vset1_32(int32_t v) {
 static inline vec vor(vec a, vec b) {
   return _mm_or_si128(a, b);
 }
-static inline vec vand(vec a, vec b) {
-  return _mm_and_si128(a, b);
-}
 static inline int vtestz(vec a, vec b) {
   return _mm_testz_si128(a, b);
 }
 static inline vec vadd_es(vec a, vec b, size_t es) {
   switch (es) {
-  case 2: return _mm_add_epi16(a, b);
-  case 4: return _mm_add_epi32(a, b);
-  default: return _mm_add_epi64(a, b);
+  case 2:
+    return _mm_add_epi16(a, b);
+  case 4:
+    return _mm_add_epi32(a, b);
+  default:
+    return _mm_add_epi64(a, b);
   }
 }
 
@@ -62,15 +62,21 @@ static inline __m128i load_eighth(const void *p) {
   return _mm_cvtsi32_si128(v);
 }
 
-#define X_WPAIR(sd, dd) ((sd) * 8 + (dd))
+#define X_WPAIR(sd, dd) ((sd)*8 + (dd))
 static inline vec vwiden(const void *p, int32_t sd, int32_t dd) {
   switch (X_WPAIR(sd, dd)) {
-  case X_WPAIR(CODELAY_U8, CODELAY_I16): return _mm_cvtepu8_epi16(load_half(p));
-  case X_WPAIR(CODELAY_U8, CODELAY_I32): return _mm_cvtepu8_epi32(load_quarter(p));
-  case X_WPAIR(CODELAY_U8, CODELAY_I64): return _mm_cvtepu8_epi64(load_eighth(p));
-  case X_WPAIR(CODELAY_I16, CODELAY_I32): return _mm_cvtepi16_epi32(load_half(p));
-  case X_WPAIR(CODELAY_I16, CODELAY_I64): return _mm_cvtepi16_epi64(load_quarter(p));
-  default: return _mm_cvtepi32_epi64(load_half(p));
+  case X_WPAIR(CODELAY_U8, CODELAY_I16):
+    return _mm_cvtepu8_epi16(load_half(p));
+  case X_WPAIR(CODELAY_U8, CODELAY_I32):
+    return _mm_cvtepu8_epi32(load_quarter(p));
+  case X_WPAIR(CODELAY_U8, CODELAY_I64):
+    return _mm_cvtepu8_epi64(load_eighth(p));
+  case X_WPAIR(CODELAY_I16, CODELAY_I32):
+    return _mm_cvtepi16_epi32(load_half(p));
+  case X_WPAIR(CODELAY_I16, CODELAY_I64):
+    return _mm_cvtepi16_epi64(load_quarter(p));
+  default:
+    return _mm_cvtepi32_epi64(load_half(p));
   }
 }
 
@@ -89,35 +95,55 @@ typedef vec tk_lanes_t;
 typedef vec tk_gv_t;
 static inline tk_lanes_t tk_lanes(const uint8_t *lg, size_t es) {
   switch (es) {
-  case 1: return vload(lg);
-  case 2: return _mm_cvtepu8_epi16(load_half(lg));
-  case 4: return _mm_cvtepu8_epi32(load_quarter(lg));
-  default: return _mm_cvtepu8_epi64(load_eighth(lg));
+  case 1:
+    return vload(lg);
+  case 2:
+    return _mm_cvtepu8_epi16(load_half(lg));
+  case 4:
+    return _mm_cvtepu8_epi32(load_quarter(lg));
+  default:
+    return _mm_cvtepu8_epi64(load_eighth(lg));
   }
 }
 static inline tk_gv_t tk_gv_first(size_t es) {
   switch (es) {
-  case 1: return _mm_set1_epi8(1);
-  case 2: return _mm_set1_epi16(1);
-  case 4: return _mm_set1_epi32(1);
-  default: return _mm_set1_epi64x(1);
+  case 1:
+    return _mm_set1_epi8(1);
+  case 2:
+    return _mm_set1_epi16(1);
+  case 4:
+    return _mm_set1_epi32(1);
+  default:
+    return _mm_set1_epi64x(1);
   }
 }
 static inline tk_gv_t tk_gv_next(tk_gv_t gv, size_t es) {
   switch (es) {
-  case 1: return _mm_add_epi8(gv, _mm_set1_epi8(1));
-  case 2: return _mm_add_epi16(gv, _mm_set1_epi16(1));
-  case 4: return _mm_add_epi32(gv, _mm_set1_epi32(1));
-  default: return _mm_add_epi64(gv, _mm_set1_epi64x(1));
+  case 1:
+    return _mm_add_epi8(gv, _mm_set1_epi8(1));
+  case 2:
+    return _mm_add_epi16(gv, _mm_set1_epi16(1));
+  case 4:
+    return _mm_add_epi32(gv, _mm_set1_epi32(1));
+  default:
+    return _mm_add_epi64(gv, _mm_set1_epi64x(1));
   }
 }
 static inline vec tk_select(vec acc, tk_lanes_t lanes, tk_gv_t gv, const void *p, size_t es) {
   vec m;
   switch (es) {
-  case 1: m = _mm_cmpeq_epi8(lanes, gv); break;
-  case 2: m = _mm_cmpeq_epi16(lanes, gv); break;
-  case 4: m = _mm_cmpeq_epi32(lanes, gv); break;
-  default: m = _mm_cmpeq_epi64(lanes, gv); break;
+  case 1:
+    m = _mm_cmpeq_epi8(lanes, gv);
+    break;
+  case 2:
+    m = _mm_cmpeq_epi16(lanes, gv);
+    break;
+  case 4:
+    m = _mm_cmpeq_epi32(lanes, gv);
+    break;
+  default:
+    m = _mm_cmpeq_epi64(lanes, gv);
+    break;
   }
   return _mm_blendv_epi8(acc, vload(p), m);
 }
@@ -130,8 +156,21 @@ static inline wm_t wm_zero(void) {
 static inline wm_t wm_eq32(vec a, vec b) {
   return _mm_cmpeq_epi32(a, b);
 }
-static inline wm_t wm_eq64x2(vec a0, vec a1, vec b) {
-  return vnarrow_64_32(_mm_cmpeq_epi64(a0, b), _mm_cmpeq_epi64(a1, b));
+typedef vec wm64_t;
+static inline wm64_t wm64_zero(void) {
+  return _mm_setzero_si128();
+}
+static inline wm64_t wm64_eq(vec a, vec b) {
+  return _mm_cmpeq_epi64(a, b);
+}
+static inline wm64_t wm64_or(wm64_t a, wm64_t b) {
+  return _mm_or_si128(a, b);
+}
+static inline wm_t wm_from64(wm64_t a, wm64_t b) {
+  return vnarrow_64_32(a, b);
+}
+static inline void wm_store64(float *p, vec w) {
+  vstore(p, w);
 }
 static inline wm_t wm_or(wm_t a, wm_t b) {
   return _mm_or_si128(a, b);

@@ -31,8 +31,8 @@ static const struct {
   int64_t (*pattern_max_offset)(const codelay_pattern *);
   int (*delay)(const codelay_pattern *, const codelay_view *, const codelay_view *, const void *,
                const void *, const int64_t *);
-  int (*undelay)(const codelay_pattern *, const codelay_view *, const codelay_view *,
-                 const void *, const int64_t *, const codelay_view *);
+  int (*undelay)(const codelay_pattern *, const codelay_view *, const codelay_view *, const void *,
+                 const int64_t *, const codelay_view *);
   int (*delay_regions)(const codelay_pattern *, int64_t, const int64_t *, const codelay_view *);
   int (*loss_weights)(const codelay_pattern *, const codelay_view *, int64_t, const int64_t *,
                       const codelay_weight_spec *, const codelay_view *, double *);
@@ -45,12 +45,24 @@ static const struct {
   const char *(*backend_name)(void);
   int (*backend_select)(const char *);
   int (*backend_supported)(const char *);
-} api = {codelay_version,         codelay_status_string,      codelay_view_kt,
-         codelay_view_tk,         codelay_pattern_create,     codelay_pattern_destroy,
-         codelay_pattern_max_offset, codelay_delay,           codelay_undelay,
-         codelay_delay_regions,   codelay_loss_weights,       codelay_stream_create,
-         codelay_stream_destroy,  codelay_stream_push,        codelay_stream_flush,
-         codelay_stream_reset,    codelay_backend_name,       codelay_backend_select,
+} api = {codelay_version,
+         codelay_status_string,
+         codelay_view_kt,
+         codelay_view_tk,
+         codelay_pattern_create,
+         codelay_pattern_destroy,
+         codelay_pattern_max_offset,
+         codelay_delay,
+         codelay_undelay,
+         codelay_delay_regions,
+         codelay_loss_weights,
+         codelay_stream_create,
+         codelay_stream_destroy,
+         codelay_stream_push,
+         codelay_stream_flush,
+         codelay_stream_reset,
+         codelay_backend_name,
+         codelay_backend_select,
          codelay_backend_supported};
 
 /* The description is built in memory: one line per fact. */
@@ -67,11 +79,11 @@ static void add(const char *fmt, const char *a, const char *b, long long v) {
   desc_len += (size_t)n;
 }
 
-#define SIZE(T)      add("sizeof %s %lld\n", #T, NULL, (long long)sizeof(T))
-#define ALIGN(T)     add("alignof %s %lld\n", #T, NULL, (long long)_Alignof(T))
-#define OFF(T, m)    add("offsetof %s %s %lld\n", #T, #m, (long long)offsetof(T, m))
-#define MSIZE(T, m)  add("membersize %s %s %lld\n", #T, #m, (long long)sizeof(((T *)0)->m))
-#define ENUMV(e)     add("enum %s %lld\n", #e, NULL, (long long)(e))
+#define SIZE(T)     add("sizeof %s %lld\n", #T, NULL, (long long)sizeof(T))
+#define ALIGN(T)    add("alignof %s %lld\n", #T, NULL, (long long)_Alignof(T))
+#define OFF(T, m)   add("offsetof %s %s %lld\n", #T, #m, (long long)offsetof(T, m))
+#define MSIZE(T, m) add("membersize %s %s %lld\n", #T, #m, (long long)sizeof(((T *)0)->m))
+#define ENUMV(e)    add("enum %s %lld\n", #e, NULL, (long long)(e))
 
 static void describe(void) {
   add("pointer_bits %s%lld\n", "", NULL, (long long)(8 * sizeof(void *)));
@@ -134,8 +146,8 @@ static void check(int ok, const char *what) {
 
 static void runtime_checks(void) {
   check(api.version() == (uint32_t)CODELAY_VERSION, "codelay_version() == CODELAY_VERSION");
-  check(CODELAY_VERSION == ((CODELAY_VERSION_MAJOR << 16) | (CODELAY_VERSION_MINOR << 8) |
-                            CODELAY_VERSION_PATCH),
+  check(CODELAY_VERSION ==
+            ((CODELAY_VERSION_MAJOR << 16) | (CODELAY_VERSION_MINOR << 8) | CODELAY_VERSION_PATCH),
         "CODELAY_VERSION == MAJOR<<16 | MINOR<<8 | PATCH");
   check((api.version() >> 16) == CODELAY_VERSION_MAJOR, "runtime major == header major");
   for (int s = -12; s <= 1; s++)

@@ -30,7 +30,9 @@ static uint32_t detect(void) {
   if (__get_cpuid_max(0, NULL) >= 7) {
     __cpuid_count(7, 0, a, b, c, d);
     if (avx && ymm_saved && (b & bit_AVX2)) f |= CL_CPU_AVX2;
-    if (zmm_saved && (b & bit_AVX512F) && (b & bit_AVX512BW) && (b & bit_AVX512VL))
+    /* avx512.c also emits 256-bit AVX2 code, so AVX-512 counts only on top of AVX2. */
+    if ((f & CL_CPU_AVX2) && zmm_saved && (b & bit_AVX512F) && (b & bit_AVX512BW) &&
+        (b & bit_AVX512VL))
       f |= CL_CPU_AVX512;
   }
   return f;

@@ -49,6 +49,62 @@ static int64_t load_int(const void *src, int32_t dtype, size_t i) {
   }
 }
 
+/*
+ * Element loops that the compiler must not turn back into a libc call (see copy_elements).
+ * dst < src copies forward, dst > src backward: both are safe for overlapping runs.
+ */
+#if defined(__clang__)
+#define CL_NO_LIBC_IDIOM __attribute__((no_builtin("memcpy", "memmove")))
+#elif defined(__GNUC__)
+#define CL_NO_LIBC_IDIOM __attribute__((optimize("no-tree-loop-distribute-patterns")))
+#else
+#define CL_NO_LIBC_IDIOM
+#endif
+
+#define DEFINE_COPY_LOOP(NAME, T)                                                                  \
+  CL_NO_LIBC_IDIOM static void NAME(T *d, const T *s, size_t n) {                                  \
+    if ((uintptr_t)d < (uintptr_t)s)                                                               \
+      for (size_t i = 0; i < n; i++)                                                               \
+        d[i] = s[i];                                                                               \
+    else                                                                                           \
+      for (size_t i = n; i-- > 0;)                                                                 \
+        d[i] = s[i];                                                                               \
+  }
+DEFINE_COPY_LOOP(copy_loop8, uint8_t)
+DEFINE_COPY_LOOP(copy_loop16, uint16_t)
+DEFINE_COPY_LOOP(copy_loop32, uint32_t)
+DEFINE_COPY_LOOP(copy_loop64, uint64_t)
+
+/*
+ * Same-dtype runs. glibc's memcpy and memmove (rep movsb) run ~25x slower on this project's AMD
+ * EPYC machines when dst - src is a small positive distance modulo 4 KiB, which is exactly a
+ * delay of a few steps between page-aligned buffers (10 KiB: 3.4 us against 0.13 us). There, a
+ * plain element loop; everywhere else libc's copy is the fastest scalar code there is.
+ */
+static void copy_elements(void *dst, const void *src, size_t n, size_t esize) {
+  size_t bytes = n * esize;
+  uintptr_t distance = ((uintptr_t)dst - (uintptr_t)src) & 4095;
+  if (dst == src || bytes == 0) return;
+  if (bytes < 1024 || distance == 0 || distance >= 256) {
+    memmove(dst, src, bytes);
+    return;
+  }
+  switch (esize) {
+  case 1:
+    copy_loop8(dst, src, n);
+    return;
+  case 2:
+    copy_loop16(dst, src, n);
+    return;
+  case 4:
+    copy_loop32(dst, src, n);
+    return;
+  default:
+    copy_loop64(dst, src, n);
+    return;
+  }
+}
+
 /* One loop per (src, dst) pair would be 12 functions; the switch hoists out of the loop anyway. */
 #define CONVERT_LOOP(DST_T, LO, HI)                                                                \
   do {                                                                                             \
@@ -62,7 +118,7 @@ static int64_t load_int(const void *src, int32_t dtype, size_t i) {
 
 int cl_scalar_convert(void *dst, int32_t dst_dtype, const void *src, int32_t src_dtype, size_t n) {
   if (dst_dtype == src_dtype || !cl_dtype_is_int(src_dtype)) {
-    if (dst != src) memmove(dst, src, n * cl_dtype_size(dst_dtype));
+    copy_elements(dst, src, n, cl_dtype_size(dst_dtype));
     return CODELAY_OK;
   }
   switch (dst_dtype) {

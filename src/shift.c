@@ -55,6 +55,26 @@ static void write_mask_line(const shift_job *j, int64_t b, int64_t k, line_span 
     *(uint8_t *)cell(m, 1, b, k, t) = t < sp.hi;
 }
 
+/*
+ * A time-major mask of one item: the frames where every stream has data are one fill of 1s,
+ * those where none has are one fill of 0s; only the max-min offset frames between go cell by cell.
+ */
+static void write_mask_frames(const shift_job *j, int64_t b, const line_span *spans) {
+  const codelay_view *m = j->mask;
+  int64_t K = m->streams, steps = m->steps, all_hi = steps, any_hi = 0;
+  for (int64_t k = 0; k < K; k++) {
+    if (spans[k].hi < all_hi) all_hi = spans[k].hi;
+    if (spans[k].hi > any_hi) any_hi = spans[k].hi;
+  }
+  static const uint8_t one = 1, zero = 0;
+  uint8_t *frames = (uint8_t *)cell(m, 1, b, 0, 0);
+  j->kern->fill(frames, &one, (size_t)(all_hi * K), 1);
+  for (int64_t t = all_hi; t < any_hi; t++)
+    for (int64_t k = 0; k < K; k++)
+      frames[t * K + k] = t < spans[k].hi;
+  j->kern->fill(frames + any_hi * K, &zero, (size_t)((steps - any_hi) * K), 1);
+}
+
 /* Stream-major rows: the data run is one shifted copy, then two fills (after, for in-place). */
 static int shift_kt(const shift_job *j) {
   const codelay_view *src = j->src, *dst = j->dst;
@@ -164,6 +184,10 @@ static int shift_tk_item(const shift_job *j, int64_t b, line_span *spans) {
       if (st) return st;
     }
     prev = kind;
+  }
+  if (j->mask && j->mask->stride[1] == 1 && j->mask->stride[2] == K) {
+    write_mask_frames(j, b, spans);
+    return CODELAY_OK;
   }
   for (int64_t k = 0; k < K; k++)
     write_mask_line(j, b, k, spans[k]);

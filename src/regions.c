@@ -12,6 +12,8 @@ int codelay_delay_regions(const codelay_pattern *p, int64_t aligned_steps, const
       aligned_steps < 0 || cl_check_lengths(lengths, regions->batch, aligned_steps))
     return CODELAY_ERR_SHAPE;
 
+  /* An empty view may have NULL data: no row pointer may be formed from it. */
+  if (regions->batch == 0 || regions->streams == 0 || regions->steps == 0) return CODELAY_OK;
   const cl_kernels *kern = cl_active_kernels();
   static const uint8_t label[3] = {0, 1, 2};
   int64_t steps = regions->steps;

@@ -38,6 +38,8 @@ int codelay_loss_weights(const codelay_pattern *p, const codelay_view *tokens,
   int64_t K = tokens->streams, T = tokens->steps, inner = tokens->inner;
   int rows = tokens->stride[2] == inner && weights->stride[2] == inner;
   if (sums) memset(sums, 0, (size_t)K * sizeof(double));
+  /* An empty view may have NULL data: no row pointer may be formed from it. */
+  if (tokens->batch == 0 || T == 0) return CODELAY_OK;
 
   for (int64_t b = 0; b < tokens->batch; b++) {
     int64_t len = lengths ? lengths[b] : delayed_steps;

@@ -305,8 +305,11 @@ static void do_shift(fz_in *in, codelay_pattern *p, int64_t K, int undelay) {
   decode_view(in, &src, sd, K, B, undelay ? S : T, inner);
   uint8_t c = fz_u8(in);
   if ((c & 3) == 0) {
-    dst = src; /* in place, unless a mutation makes it a partial overlap */
-    if (c & 4) dst.stride[fz_pick(in, 3)] += 1 + fz_pick(in, 2);
+    dst = src;   /* in place, unless a mutation makes it a partial overlap */
+    if (c & 4) { /* wrapping add: strides may already be INT64_MAX */
+      int a = (int)fz_pick(in, 3);
+      dst.stride[a] = (int64_t)((uint64_t)dst.stride[a] + 1 + fz_pick(in, 2));
+    }
     if (c & 8) dst.steps = fz_pick(in, 6);
   } else {
     decode_view(in, &dst, dd, K, B, undelay ? T : S, inner);

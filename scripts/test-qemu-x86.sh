@@ -6,12 +6,14 @@
 #  2. under qemu-x86_64 -cpu Haswell-v4 / Nehalem-v1 / qemu64: `auto` must pick avx2 / sse41 /
 #     scalar (scripts/print_backend.c), and the test suite runs on that backend, so a stray
 #     instruction above the rung traps (SIGILL) instead of passing unnoticed.
-# Env: CODELAY_TEST_BIN (default build/main/tests/codelay_tests; built into build/qemu-x86 when
+# Env: CODELAY_BUILD_ROOT (default build), CODELAY_TEST_BIN (default
+# $CODELAY_BUILD_ROOT/main/tests/codelay_tests; built into $CODELAY_BUILD_ROOT/qemu-x86 when
 # missing), CODELAY_QEMU_SUITES (default: the whole suite in one run; else these suite names,
 # one CK_RUN_SUITE run each).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-OUT=build/qemu-x86
+BROOT=${CODELAY_BUILD_ROOT:-build}
+OUT=$BROOT/qemu-x86
 mkdir -p "$OUT"
 CC=${CC:-cc}
 
@@ -20,7 +22,7 @@ if [ "$(uname -m)" != x86_64 ]; then
   exit 0
 fi
 
-BIN=${CODELAY_TEST_BIN:-build/main/tests/codelay_tests}
+BIN=${CODELAY_TEST_BIN:-$BROOT/main/tests/codelay_tests}
 if [ ! -x "$BIN" ]; then
   echo "test-qemu-x86: $BIN not built: building the tests into $OUT/build"
   cmake -S . -B "$OUT/build" -DCMAKE_BUILD_TYPE=Release -DCODELAY_BUILD_BENCH=OFF \

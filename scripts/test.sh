@@ -90,10 +90,26 @@ summary() {
   echo
   echo "=== summary ($(stamp) UTC, ${total}s in all)"
   for i in "${!names[@]}"; do
-    printf '  %-7s %-24s %6ss\n' "${results[$i]}" "${names[$i]}" "${times[$i]}"
+    if [[ "${results[$i]}" == FAIL || "${results[$i]}" == TIMEOUT ]]; then
+      printf '  %-7s %-24s %6ss   (log: %s)\n' "${results[$i]}" "${names[$i]}" "${times[$i]}" \
+        "$logs/${names[$i]}.log"
+    else
+      printf '  %-7s %-24s %6ss\n' "${results[$i]}" "${names[$i]}" "${times[$i]}"
+    fi
   done
   echo "test.sh: $passed passed, $failed failed"
 }
+
+if [[ ${#filters[@]} -gt 0 ]]; then
+  any=0
+  for n in ctest "${sub_scripts[@]}"; do
+    selected "$(basename "$n" .sh)" && any=1
+  done
+  if [[ $any == 0 ]]; then
+    echo "test.sh: no stage matches '${filters[*]}' (stages: ctest$(printf ' %s' "${sub_scripts[@]##*/}" | sed 's/\.sh//g'))" >&2
+    exit 2
+  fi
+fi
 
 echo "=== codelay test.sh: $(uname -srm), $(nproc) cores, jobs $jobs, $(cc --version 2>/dev/null | head -n 1)"
 mkdir -p "$logs"

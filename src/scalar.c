@@ -8,6 +8,7 @@
 #include <string.h>
 
 void cl_scalar_fill(void *dst, const void *value, size_t n, size_t esize) {
+  if (n == 0) return; /* dst may be the NULL data of an empty view */
   switch (esize) {
   case 1:
     memset(dst, *(const uint8_t *)value, n);

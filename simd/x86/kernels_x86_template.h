@@ -20,7 +20,9 @@
  *                          whose group equals the one gv stands for (gv starts at group 1)
  *   wm_t, wm_*, vsum32     masks over 32-bit lanes for the loss weights; wm64_t, wm64_*,
  *                          wm_from64, wm_store64 for 64-bit tokens (see x_weights_body)
- * and CL_ISA_NAME, CL_KERNELS_SYMBOL. Every function here is static: each ISA's translation
+ * and CL_ISA_NAME, CL_KERNELS_SYMBOL; optionally CL_TK_STAIRCASE with tk_staircase4(args) (AVX2:
+ * i32 TK spans whose pattern has 8 consecutive streams with offsets stepping by 1, see avx2.c),
+ * returning 1 when it did the span. Every function here is static: each ISA's translation
  * unit has its own copy, so nothing compiled with -mavx2 can leak into another unit.
  */
 #ifndef CL_VW

@@ -70,7 +70,10 @@ elif configure_build "$ROOT/valgrind" "$ROOT/valgrind.log" -S . -DCMAKE_BUILD_TY
     fi
     : >"$ROOT/valgrind-$b.log"
     for suite in "${suites[@]}"; do
-      CODELAY_BACKEND=$b CK_FORK=no CK_DEFAULT_TIMEOUT=1200 CK_RUN_SUITE="$suite" \
+      # An empty CK_RUN_SUITE would select no suite at all: set it only to a name.
+      local envs=(CODELAY_BACKEND="$b" CK_FORK=no CK_DEFAULT_TIMEOUT=1200)
+      [ -n "$suite" ] && envs+=(CK_RUN_SUITE="$suite")
+      env -u CK_RUN_SUITE "${envs[@]}" \
         valgrind --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=all --quiet \
         "$bin" >>"$ROOT/valgrind-$b.log" 2>&1 || { rc=$?; break; }
     done
@@ -90,6 +93,10 @@ elif configure_build "$ROOT/valgrind" "$ROOT/valgrind.log" -S . -DCMAKE_BUILD_TY
     checks=$(grep -Eo 'Checks: [0-9]+' "$ROOT/valgrind-$b.log" | awk '{ n += $2 } END { print n + 0 }')
     if [ "$rc" -eq 77 ]; then
       ran+=("$b skipped")
+    elif [ "$rc" -eq 0 ] && [ "$checks" -eq 0 ]; then
+      echo "test-sanitizers: valgrind $b ran no checks (log: $ROOT/valgrind-$b.log)"
+      ran+=("$b FAIL (no checks)")
+      vg_failed=1
     elif [ "$rc" -ne 0 ]; then
       grep -E "==[0-9]+==|[0-9]+%: Checks" "$ROOT/valgrind-$b.log" | head -30
       echo "test-sanitizers: valgrind $b exit $rc (log: $ROOT/valgrind-$b.log)"

@@ -131,6 +131,11 @@ CL_INLINE void x_fill_small(char *d, uint64_t pat, size_t bytes) {
 static void x_fill(void *dst, const void *value, size_t n, size_t esize) {
   char *d = (char *)dst;
   size_t bytes = n * esize;
+  /* Byte fills (masks, regions) are memset's job: libc's is tuned for every x86 generation. */
+  if (esize == 1 && bytes >= 256) {
+    memset(d, *(const uint8_t *)value, bytes);
+    return;
+  }
   uint64_t pat = x_pattern(value, esize);
   if (bytes < CL_VW) {
     x_fill_small(d, pat, bytes);
@@ -271,6 +276,17 @@ static void x_copy(void *dst, const void *src, size_t bytes) {
     return;
   }
   uintptr_t ud = (uintptr_t)d, us = (uintptr_t)s;
+  /*
+   * Apart runs go to libc's memcpy (it picks the widest copy this CPU has, and non-temporal
+   * stores for huge runs), except where dst - src is a few bytes past a 4 KiB multiple: there
+   * glibc's rep movsb path runs ~25x slower on AMD, and our own loop is the fast one.
+   */
+  uintptr_t page_distance = (ud - us) & 4095;
+  if ((ud + bytes <= us || us + bytes <= ud) && bytes >= 1024 &&
+      (page_distance == 0 || page_distance >= 256)) {
+    memcpy(d, s, bytes);
+    return;
+  }
   if (ud + bytes <= us || us + bytes <= ud || ud + CL_VW <= us) {
     x_copy_fwd(d, s, bytes);
   } else if (us + CL_VW <= ud) {

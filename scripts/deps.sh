@@ -28,6 +28,7 @@ packages=(
   qemu-user            # qemu-x86_64 -cpu ... for the lower x86 rungs, qemu-aarch64 for NEON
   gnuplot-nox          # the benchmark report's chart
   python3-numpy        # /usr/bin/python3 + numpy: the Python binding and CLI tests
+  python3-torch        # the binding's zero-copy PyTorch tensor tests (skipped without it)
 )
 foreign_arch=""
 native_arch="$(dpkg --print-architecture 2>/dev/null || echo unknown)"

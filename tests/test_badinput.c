@@ -268,6 +268,22 @@ START_TEST(test_shape) {
       EXPECT(op, CODELAY_ERR_SHAPE, f->src.inner = f->dst.inner + 1);
     }
   }
+  for (int op = 0; op < E_COUNT; op++) {
+    /* negative strides; data whose byte extent wraps past the end of the address space */
+    EXPECT(op, CODELAY_ERR_SHAPE, f->dst.stride[2] = -1);
+    EXPECT(op, CODELAY_ERR_SHAPE, f->dst.stride[0] = -f->dst.stride[0]);
+    EXPECT(op, CODELAY_ERR_SHAPE, f->dst.data = (void *)(UINTPTR_MAX - 15));
+    /* zero strides: the extent fits, the cell count does not */
+    EXPECT(op, CODELAY_ERR_SHAPE, f->dst.steps = INT64_MAX / 2; f->dst.stride[0] = 0;
+           f->dst.stride[1] = 0; f->dst.stride[2] = 0);
+    /* the constructors of a view whose strides overflow give a view validation rejects */
+    EXPECT(op, CODELAY_ERR_SHAPE,
+           f->dst = codelay_view_tk(f->dstbuf, f->dst.dtype, 1, K_, INT64_MAX / 2, 1));
+    EXPECT(op, CODELAY_ERR_SHAPE,
+           f->dst = codelay_view_kt(f->dstbuf, f->dst.dtype, 1, K_, INT64_MAX / 2, 4));
+  }
+  /* n_pad_ids ids but no pointer: NULL comes before the n_pad_ids range (ARG) */
+  EXPECT(E_WEIGHTS, CODELAY_ERR_NULL, f->spec.pad_ids = NULL; f->spec.n_pad_ids = 17);
   /* the length bound is the source's steps (delay, undelay) */
   EXPECT(E_DELAY, CODELAY_ERR_SHAPE, f->lens = f->lengths; f->lengths[0] = S_);
   EXPECT(E_UNDELAY, CODELAY_OK, f->lens = f->lengths; f->lengths[0] = S_);

@@ -274,6 +274,17 @@ static codelay_pattern *make_pattern(int idx, trng *r, int *heavy) {
     d = buf;
     *heavy = 1;
     break;
+  case 9:
+  case 10: {
+    /* A staircase (Dia's shape, generalised): 8 consecutive streams whose offsets step by +1
+     * (case 9) or -1 (case 10) somewhere in K = 8..40 streams, the others anything. */
+    K = trng_range(r, 8, 40);
+    int64_t s = trng_range(r, 0, K - 8), step = idx == 9 ? 1 : -1, o0 = trng_range(r, 7, 20);
+    for (int64_t k = 0; k < K; k++)
+      buf[k] = k >= s && k < s + 8 ? o0 + step * (k - s) : trng_range(r, 0, 20);
+    d = buf;
+    break;
+  }
   default:
     K = trng_range(r, 1, 40);
     for (int64_t k = 0; k < K; k++)
@@ -285,7 +296,7 @@ static codelay_pattern *make_pattern(int idx, trng *r, int *heavy) {
   ck_assert_int_eq(codelay_pattern_create(&p, K, d, lead), CODELAY_OK);
   return p;
 }
-#define N_PATTERNS 14
+#define N_PATTERNS 16
 
 /* One tk_shift call on scalar and backend t; checks everything. */
 static void tk_one(const backend_table *tab, trng *r, const codelay_pattern *p, int32_t dd,

@@ -446,12 +446,41 @@ static int x_convert(void *dst, int32_t dst_dtype, const void *src, int32_t src_
 /* Above this many distinct offsets a blend of one load per group is not worth it. */
 #define X_TK_MAX_GROUPS 32
 
+/* One output vector at element j (phase ph = j mod K): one load per group, blended by lanes. */
+CL_INLINE vec x_tk_vec(const char *const *gp, size_t j, size_t ph, size_t es, const uint8_t *lg,
+                       int ng) {
+  tk_lanes_t lanes = tk_lanes(lg + ph, es);
+  vec acc = vload(gp[0] + j * es);
+  tk_gv_t gv = tk_gv_first(es);
+  for (int g = 1; g < ng; g++) {
+    acc = tk_select(acc, lanes, gv, gp[g] + j * es, es);
+    gv = tk_gv_next(gv, es);
+  }
+  return acc;
+}
+
+/*
+ * Whole vectors from j0 + n down to j0 (the first one overlapping when n is not a multiple),
+ * for spans whose loads sit a little below the stores modulo 4 KiB (see x_tk_backward).
+ */
+CL_INLINE void x_tk_body_down(char *dst, const char *const *gp, size_t j0, size_t n, size_t es,
+                              const uint8_t *lg, size_t K, int ng) {
+  const size_t nl = CL_VW / es, step = nl % K;
+  size_t j = j0 + n;
+  size_t ph = (j - nl) % K;
+  for (; j >= j0 + nl; j -= nl) {
+    vstore(dst + (j - nl - j0) * es, x_tk_vec(gp, j - nl, ph, es, lg, ng));
+    ph = ph >= step ? ph - step : ph + K - step;
+  }
+  if (j > j0) vstore(dst, x_tk_vec(gp, j0, j0 % K, es, lg, ng));
+}
+
 /*
  * dst[0..n) = elements j0..j0+n of the span, inner == 1: element j is stream j mod K and reads
  * gp[group] + j*es. Each output vector is one load per group blended by the lanes' groups.
  */
 CL_INLINE void x_tk_body(char *dst, const char *const *gp, size_t j0, size_t n, size_t es,
-                         const codelay_pattern *p) {
+                         const codelay_pattern *p, int down) {
   const size_t K = (size_t)p->streams;
   const size_t nl = CL_VW / es;
   const uint8_t *lg = p->lane_group;
@@ -466,79 +495,90 @@ CL_INLINE void x_tk_body(char *dst, const char *const *gp, size_t j0, size_t n, 
     }
     return;
   }
-  const char *g0 = gp[0];
+  /*
+   * Two groups (Moshi, Kyutai DSM) get loops with the count as a constant, and the group
+   * pointers in a local array the compiler keeps in registers (the stores through char * could
+   * otherwise alias the caller's gp).
+   */
+  const char *const g2[2] = {gp[0], gp[1]};
+  if (down) {
+    if (ng == 2)
+      x_tk_body_down(dst, g2, j0, n, es, lg, K, 2);
+    else
+      x_tk_body_down(dst, gp, j0, n, es, lg, K, ng);
+    return;
+  }
   if (ng == 2) {
-    const char *g1 = gp[1];
     for (; j + nl <= end; j += nl) {
-      tk_lanes_t lanes = tk_lanes(lg + ph, es);
-      vec acc = vload(g0 + j * es);
-      acc = tk_select(acc, lanes, tk_gv_first(es), g1 + j * es, es);
-      vstore(dst + (j - j0) * es, acc);
+      vstore(dst + (j - j0) * es, x_tk_vec(g2, j, ph, es, lg, 2));
       ph += step;
       if (ph >= K) ph -= K;
     }
   } else {
     for (; j + nl <= end; j += nl) {
-      tk_lanes_t lanes = tk_lanes(lg + ph, es);
-      vec acc = vload(g0 + j * es);
-      tk_gv_t gv = tk_gv_first(es);
-      for (int g = 1; g < ng; g++) {
-        acc = tk_select(acc, lanes, gv, gp[g] + j * es, es);
-        gv = tk_gv_next(gv, es);
-      }
-      vstore(dst + (j - j0) * es, acc);
+      vstore(dst + (j - j0) * es, x_tk_vec(gp, j, ph, es, lg, ng));
       ph += step;
       if (ph >= K) ph -= K;
     }
   }
-  if (j < end) {
-    /* Ragged end: one more vector ending at the last element (dst and src never overlap). */
-    j = end - nl;
-    ph = j % K;
-    tk_lanes_t lanes = tk_lanes(lg + ph, es);
-    vec acc = vload(g0 + j * es);
-    tk_gv_t gv = tk_gv_first(es);
-    for (int g = 1; g < ng; g++) {
-      acc = tk_select(acc, lanes, gv, gp[g] + j * es, es);
-      gv = tk_gv_next(gv, es);
-    }
-    vstore(dst + (j - j0) * es, acc);
-  }
+  /* Ragged end: one more vector ending at the last element (dst and src never overlap). */
+  if (j < end) vstore(dst + (n - nl) * es, x_tk_vec(gp, end - nl, (end - nl) % K, es, lg, ng));
 }
 
 static void x_tk_body1(char *d, const char *const *gp, size_t j0, size_t n,
-                       const codelay_pattern *p) {
-  x_tk_body(d, gp, j0, n, 1, p);
+                       const codelay_pattern *p, int down) {
+  x_tk_body(d, gp, j0, n, 1, p, down);
 }
 static void x_tk_body2(char *d, const char *const *gp, size_t j0, size_t n,
-                       const codelay_pattern *p) {
-  x_tk_body(d, gp, j0, n, 2, p);
+                       const codelay_pattern *p, int down) {
+  x_tk_body(d, gp, j0, n, 2, p, down);
 }
 static void x_tk_body4(char *d, const char *const *gp, size_t j0, size_t n,
-                       const codelay_pattern *p) {
-  x_tk_body(d, gp, j0, n, 4, p);
+                       const codelay_pattern *p, int down) {
+  x_tk_body(d, gp, j0, n, 4, p, down);
 }
 static void x_tk_body8(char *d, const char *const *gp, size_t j0, size_t n,
-                       const codelay_pattern *p) {
-  x_tk_body(d, gp, j0, n, 8, p);
+                       const codelay_pattern *p, int down) {
+  x_tk_body(d, gp, j0, n, 8, p, down);
 }
 
 static void x_tk_run(char *d, const char *const *gp, size_t j0, size_t n, size_t es,
-                     const codelay_pattern *p) {
+                     const codelay_pattern *p, int down) {
   switch (es) {
   case 1:
-    x_tk_body1(d, gp, j0, n, p);
+    x_tk_body1(d, gp, j0, n, p, down);
     break;
   case 2:
-    x_tk_body2(d, gp, j0, n, p);
+    x_tk_body2(d, gp, j0, n, p, down);
     break;
   case 4:
-    x_tk_body4(d, gp, j0, n, p);
+    x_tk_body4(d, gp, j0, n, p, down);
     break;
   default:
-    x_tk_body8(d, gp, j0, n, p);
+    x_tk_body8(d, gp, j0, n, p, down);
     break;
   }
+}
+
+/*
+ * 4 KiB aliasing: a load whose address is a little past a recent store's, modulo 4096, is held
+ * until that store commits, as if it depended on it. With page-aligned tensors (the common case)
+ * a delay's loads sit a few frames below its stores, so a forward loop keeps loading just what
+ * it stored a few iterations before (Kyutai DSM's delay on Zen 3: 1.4x slower than its undelay).
+ * Such spans run downwards; an undelay's loads sit above the stores and run upwards.
+ */
+#define X_ALIAS_WINDOW 2048
+
+static int x_tk_backward(const char *dst, const char *const *gp, int ng) {
+  int up_bad = 0, down_bad = 0;
+  for (int g = 0; g < ng; g++) {
+    size_t d = (size_t)((uintptr_t)gp[g] - (uintptr_t)dst) & 4095; /* load - store */
+    if (d >= 4096 - X_ALIAS_WINDOW)
+      up_bad = 1;
+    else if (d != 0 && d <= X_ALIAS_WINDOW)
+      down_bad = 1;
+  }
+  return up_bad && !down_bad;
 }
 
 /* inner > 1: every (frame, stream) cell is `inner` contiguous elements: one vector copy each. */
@@ -625,14 +665,15 @@ static int x_tk_shift(const cl_tk_args *a) {
     return x_convert_int((char *)a->dst, a->dst_dtype, gp[0], a->src_dtype, n);
   }
   if (same) {
-    x_tk_run((char *)a->dst, gp, 0, n, des, p);
+    x_tk_run((char *)a->dst, gp, 0, n, des, p,
+             x_tk_backward((const char *)a->dst, gp, (int)p->n_groups));
     return CODELAY_OK;
   }
   /* Converting: blend in the source dtype into an L1-resident chunk, then convert it. */
   const size_t chunk = sizeof(buf) / ses;
   for (size_t j = 0; j < n; j += chunk) {
     size_t m = n - j < chunk ? n - j : chunk;
-    x_tk_run(buf.c, gp, j, m, ses, p);
+    x_tk_run(buf.c, gp, j, m, ses, p, 0);
     if (x_convert_int((char *)a->dst + j * des, a->dst_dtype, buf.c, a->src_dtype, m) != CODELAY_OK)
       status = CODELAY_ERR_RANGE;
   }

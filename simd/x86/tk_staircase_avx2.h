@@ -13,7 +13,7 @@
  * source rows (the 8 streams of 8 consecutive frames) are loaded once, each rotated by its row
  * number, and transposed: every diagonal is then one column of the transposed block (or of the
  * block after it), picked with one blend and put in lane order with one permute. The other
- * streams of the frame are copied one by one. Returns 0 when the pattern has no such run.
+ * streams are copied one by one. Returns 0 when the pattern has no such run.
  */
 #define CL_TK_STAIRCASE 1
 
@@ -36,62 +36,186 @@ static inline void tr8x8(__m256i r[8]) {
   r[7] = _mm256_permute2x128_si256(u3, u7, 0x31);
 }
 
-/* Rows first..first+7 (row = the run's 8 streams of one source frame), each rotated by its
- * index, transposed: t[c] lane r = rotated row r, lane c. Rows above last repeat last. */
-static inline void stair_block(__m256i t[8], const int32_t *row0, size_t K, int64_t nrows,
-                               const __m256i rot[8]) {
+/*
+ * Rows 0..7 from row0 (row = the run's 8 streams of one source frame, rows K elements apart),
+ * row r rotated by rot(r), transposed: t[c] lane r = rotated row r, lane c. Rows from nrows on
+ * repeat the last one (their lanes are never used).
+ */
+static inline __attribute__((always_inline)) void
+stair_block(__m256i t[8], const int32_t *row0, size_t K, int64_t nrows, const int sigma) {
   for (int r = 0; r < 8; r++) {
-    int64_t rr = r < nrows ? r : nrows - 1;
-    t[r] = _mm256_permutevar8x32_epi32(vload(row0 + (size_t)rr * K), rot[r]);
+    const int64_t rr = r < nrows ? r : nrows - 1;
+    const __m256i rot = sigma > 0
+                            ? _mm256_setr_epi32(r & 7, (r + 1) & 7, (r + 2) & 7, (r + 3) & 7,
+                                                (r + 4) & 7, (r + 5) & 7, (r + 6) & 7, (r + 7) & 7)
+                            : _mm256_setr_epi32((-r) & 7, (1 - r) & 7, (2 - r) & 7, (3 - r) & 7,
+                                                (4 - r) & 7, (5 - r) & 7, (6 - r) & 7, (7 - r) & 7);
+    t[r] = _mm256_permutevar8x32_epi32(vload(row0 + (size_t)rr * K), rot);
   }
   tr8x8(t);
 }
 
-/* The block loop for one direction (sigma constant, so every index below is a constant). */
-static inline __attribute__((always_inline)) void
-stair_run(int32_t *out, const int32_t *in, int64_t F, int64_t K, int64_t s, int64_t base,
-          const int64_t *others, const int64_t *rel, int n_others, const int sigma) {
-  __m256i rot[8];
-  for (int i = 0; i < 8; i++) {
-    int32_t ri[8];
-    for (int j = 0; j < 8; j++)
-      ri[j] = sigma > 0 ? (j + i) & 7 : (j - i) & 7;
-    rot[i] = vload(ri);
+/* Lanes below i from b, the others from a (i is a constant after unrolling: an immediate). */
+static inline __attribute__((always_inline)) __m256i stair_blend(__m256i a, __m256i b, int i) {
+  switch (i) {
+  case 0:
+    return a;
+  case 1:
+    return _mm256_blend_epi32(a, b, 0x01);
+  case 2:
+    return _mm256_blend_epi32(a, b, 0x03);
+  case 3:
+    return _mm256_blend_epi32(a, b, 0x07);
+  case 4:
+    return _mm256_blend_epi32(a, b, 0x0f);
+  case 5:
+    return _mm256_blend_epi32(a, b, 0x1f);
+  case 6:
+    return _mm256_blend_epi32(a, b, 0x3f);
+  default:
+    return _mm256_blend_epi32(a, b, 0x7f);
   }
-  __m256i t0[8], t1[8];
-  int64_t have = -1; /* f0 whose second block is in t1 */
-  for (int64_t f0 = 0; f0 < F; f0 += 8) {
-    if (f0 + 8 > F) f0 = F - 8; /* ragged end: one overlapping block, same values again */
-    const int32_t *row0 = in + (size_t)((base + f0) * K + s);
-    if (have >= 0 && have + 8 == f0) { /* t1 was loaded with all 8 rows */
-      for (int c = 0; c < 8; c++)
-        t0[c] = t1[c];
-    } else {
-      stair_block(t0, row0, (size_t)K, 8, rot);
-    }
-    /* Block rows 8..14 exist (some lane of this block uses each); row 15 is only used (as row 7
-     * of the next block, which then reuses t1) when that block starts at f0 + 8. */
-    stair_block(t1, row0 + 8 * (size_t)K, (size_t)K, f0 + 16 <= F ? 8 : 7, rot);
-    have = f0;
+}
+
+/* The column of the transposed blocks that holds output frame i of a block (0..7). */
+static inline __attribute__((always_inline)) int stair_col(int i, const int sigma) {
+  return sigma > 0 ? (-i) & 7 : (i + 7) & 7;
+}
+
+/*
+ * Output frame i of a block: its diagonal starts at row i, so it is column c of the blend that
+ * takes lanes below i from t1 (rows 8..15), put in lane order: lane l is lane (i + l) & 7
+ * (sigma +1) or (i + 7 - l) & 7 (sigma -1). Only the frames whose column is in half h (0..3 or
+ * 4..7): the caller transposes t1 a half at a time, to stay within 16 registers.
+ */
+static inline __attribute__((always_inline)) void stair_store_half(int32_t *out, size_t K,
+                                                                   const __m256i t0[8],
+                                                                   const __m256i t1[8], int h,
+                                                                   const int sigma) {
 #pragma GCC unroll 8
-    for (int i = 0; i < 8; i++) {
-      const int c = sigma > 0 ? (-i) & 7 : (i + 7) & 7;
-      /* Lanes below i come from the second block; then lane l of the output is lane
-       * (i + l) & 7 (sigma +1) or (i + 7 - l) & 7 (sigma -1) of the blend. */
-      const __m256i m =
-          _mm256_setr_epi32(0 < i ? -1 : 0, 1 < i ? -1 : 0, 2 < i ? -1 : 0, 3 < i ? -1 : 0,
-                            4 < i ? -1 : 0, 5 < i ? -1 : 0, 6 < i ? -1 : 0, 7 < i ? -1 : 0);
-      const __m256i o = sigma > 0
-                            ? _mm256_setr_epi32(i & 7, (i + 1) & 7, (i + 2) & 7, (i + 3) & 7,
-                                                (i + 4) & 7, (i + 5) & 7, (i + 6) & 7, (i + 7) & 7)
-                            : _mm256_setr_epi32((i + 7) & 7, (i + 6) & 7, (i + 5) & 7, (i + 4) & 7,
-                                                (i + 3) & 7, (i + 2) & 7, (i + 1) & 7, i & 7);
-      __m256i b = _mm256_blendv_epi8(t0[c], t1[c], m);
-      vstore(out + (size_t)((f0 + i) * K + s), _mm256_permutevar8x32_epi32(b, o));
-      for (int q = 0; q < n_others; q++)
-        out[(f0 + i) * K + others[q]] = in[rel[q] + (f0 + i) * K];
-    }
+  for (int i = 0; i < 8; i++) {
+    const int c = stair_col(i, sigma);
+    if (c >> 2 != h) continue;
+    const __m256i o = sigma > 0
+                          ? _mm256_setr_epi32(i & 7, (i + 1) & 7, (i + 2) & 7, (i + 3) & 7,
+                                              (i + 4) & 7, (i + 5) & 7, (i + 6) & 7, (i + 7) & 7)
+                          : _mm256_setr_epi32((i + 7) & 7, (i + 6) & 7, (i + 5) & 7, (i + 4) & 7,
+                                              (i + 3) & 7, (i + 2) & 7, (i + 1) & 7, i & 7);
+    vstore(out + (size_t)i * K, _mm256_permutevar8x32_epi32(stair_blend(t0[c], t1[c], i), o));
   }
+}
+
+/*
+ * Half h of stair_block for rows strictly inside the span, without shuffles for the rotation
+ * and the 128-bit halves (the shuffle units bound the staircase on Zen 3): a 128-bit broadcast
+ * load is a plain load, and a blend by a constant is not a shuffle. Half h of rotated row r is a
+ * blend of two half-row loads 8 elements apart (where the rotation wraps), z[q] = [half h of
+ * row q | half h of row q + 4], and the transpose needs only its in-half steps: t[4h + j] =
+ * column 4h + j. Reads up to 8 elements before and 11 after a row's first element, i.e. into
+ * the frames before and after it.
+ */
+static inline __attribute__((always_inline)) __m256i stair_bcast(const int32_t *p) {
+  return _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)p));
+}
+
+static inline __attribute__((always_inline)) void
+stair_half_inner(__m256i t[8], const int32_t *row0, size_t K, int h, const int sigma) {
+  __m256i z[4];
+#pragma GCC unroll 4
+  for (int q = 0; q < 4; q++) {
+    __m256i half[2];
+    for (int u = 0; u < 2; u++) {
+      const int r = q + 4 * u;
+      const int32_t *p = row0 + (size_t)r * K;
+      /* Rotated row r, lane x = row element (x + sigma * r) & 7: from p + x + sigma * r, or 8
+       * elements back (sigma +1) or ahead (sigma -1) where that wraps out of the row. */
+      const int a = sigma > 0 ? r : -r, w = sigma > 0 ? -8 : 8;
+      int mask = 0;
+      for (int x = 0; x < 4; x++) {
+        const int e = x + 4 * h + a;
+        if (e < 0 || e > 7) mask |= 0x11 << x;
+      }
+      const __m256i direct = stair_bcast(p + a + 4 * h);
+      half[u] = mask ? _mm256_blend_epi32(direct, stair_bcast(p + a + w + 4 * h), mask) : direct;
+    }
+    z[q] = _mm256_blend_epi32(half[0], half[1], 0xf0);
+  }
+  __m256i t0 = _mm256_unpacklo_epi32(z[0], z[1]), t1 = _mm256_unpackhi_epi32(z[0], z[1]);
+  __m256i t2 = _mm256_unpacklo_epi32(z[2], z[3]), t3 = _mm256_unpackhi_epi32(z[2], z[3]);
+  t[4 * h + 0] = _mm256_unpacklo_epi64(t0, t2);
+  t[4 * h + 1] = _mm256_unpackhi_epi64(t0, t2);
+  t[4 * h + 2] = _mm256_unpacklo_epi64(t1, t3);
+  t[4 * h + 3] = _mm256_unpackhi_epi64(t1, t3);
+}
+
+/* The other streams of frames f0..f0+7 (Dia's stream 0), one element per frame. */
+static inline __attribute__((always_inline)) void
+stair_others(int32_t *out, const int32_t *in, size_t K, int64_t f0, const int64_t *other,
+             const int64_t *other_rel, int n_other) {
+  for (int q = 0; q < n_other; q++) {
+    int32_t *d = out + other[q] + (size_t)f0 * K;
+    const int32_t *sq = in + other_rel[q] + (size_t)f0 * K;
+    for (int i = 0; i < 8; i++, d += K, sq += K)
+      *d = *sq;
+  }
+}
+
+/*
+ * Every frame of the span, for one direction (sigma constant, so every index above is a
+ * constant). Rows are source frames from base; frame f needs rows f..f+7, which the caller
+ * guarantees exist (up to row F + 6). Consecutive blocks share a transposed half, so every row is
+ * loaded and transposed once. The other streams go first in each block: a load just after a
+ * store to the same 8 bytes waits for it, even when they do not overlap.
+ */
+static inline __attribute__((always_inline)) void
+stair_run(int32_t *out, const int32_t *in, int64_t F, size_t K, int64_t s, int64_t base,
+          const int64_t *other, const int64_t *other_rel, int n_other, const int sigma) {
+  const int32_t *rows = in + (size_t)base * K + (size_t)s;
+  int32_t *o = out + s;
+  __m256i t0[8], t1[8];
+  int64_t f0 = 0;
+  stair_block(t0, rows, K, 8, sigma);
+  for (; f0 + 8 <= F; f0 += 8) {
+    const int32_t *r1 = rows + (size_t)(f0 + 8) * K;
+    stair_others(out, in, K, f0, other, other_rel, n_other);
+    /* Rows f0 + 8 .. f0 + 15 (f0 + 15 is used, and exists, when f0 + 9 <= F); the inner loads
+     * also need the rows before and after them, i.e. up to row f0 + 16 <= F + 6. */
+    if (f0 + 10 <= F) {
+      stair_half_inner(t1, r1, K, 0, sigma);
+      stair_store_half(o + (size_t)f0 * K, K, t0, t1, 0, sigma);
+      stair_half_inner(t1, r1, K, 1, sigma);
+      stair_store_half(o + (size_t)f0 * K, K, t0, t1, 1, sigma);
+    } else {
+      stair_block(t1, r1, K, f0 + 9 <= F ? 8 : 7, sigma);
+      stair_store_half(o + (size_t)f0 * K, K, t0, t1, 0, sigma);
+      stair_store_half(o + (size_t)f0 * K, K, t0, t1, 1, sigma);
+    }
+    for (int c = 0; c < 8; c++)
+      t0[c] = t1[c];
+  }
+  if (f0 < F) {
+    /* Ragged end: the last 8 frames again (rewriting the overlap with the same values). */
+    f0 = F - 8;
+    stair_others(out, in, K, f0, other, other_rel, n_other);
+    stair_block(t0, rows + (size_t)f0 * K, K, 8, sigma);
+    stair_block(t1, rows + (size_t)(f0 + 8) * K, K, 7, sigma);
+    stair_store_half(o + (size_t)f0 * K, K, t0, t1, 0, sigma);
+    stair_store_half(o + (size_t)f0 * K, K, t0, t1, 1, sigma);
+  }
+}
+
+/* One function per direction, so each keeps its registers to itself. */
+static __attribute__((noinline)) void stair_run_up(int32_t *out, const int32_t *in, int64_t F,
+                                                   size_t K, int64_t s, int64_t base,
+                                                   const int64_t *other, const int64_t *other_rel,
+                                                   int n_other) {
+  stair_run(out, in, F, K, s, base, other, other_rel, n_other, 1);
+}
+static __attribute__((noinline)) void stair_run_down(int32_t *out, const int32_t *in, int64_t F,
+                                                     size_t K, int64_t s, int64_t base,
+                                                     const int64_t *other, const int64_t *other_rel,
+                                                     int n_other) {
+  stair_run(out, in, F, K, s, base, other, other_rel, n_other, -1);
 }
 
 static int tk_staircase4(const cl_tk_args *a) {
@@ -115,17 +239,16 @@ static int tk_staircase4(const cl_tk_args *a) {
   const int64_t base = sigma > 0 ? A : A - 7; /* source row of block row 0 for f0 = 0 */
   const int32_t *in = (const int32_t *)a->src;
   int32_t *out = (int32_t *)a->dst;
-  int64_t others[64], rel[64];
-  int n_others = 0;
+  int64_t other[64], other_rel[64];
+  int n_other = 0;
   for (int64_t k = 0; k < K; k++)
     if (k < s || k >= s + 8) {
-      others[n_others] = k;
-      rel[n_others++] = (a->first + a->sign * p->offset[k]) * K + k; /* element of frame 0 */
+      other[n_other] = k;
+      other_rel[n_other++] = (a->first + a->sign * p->offset[k]) * K + k; /* src of frame 0 */
     }
-
   if (sigma > 0)
-    stair_run(out, in, F, K, s, base, others, rel, n_others, 1);
+    stair_run_up(out, in, F, (size_t)K, s, base, other, other_rel, n_other);
   else
-    stair_run(out, in, F, K, s, base, others, rel, n_others, -1);
+    stair_run_down(out, in, F, (size_t)K, s, base, other, other_rel, n_other);
   return 1;
 }

@@ -147,9 +147,6 @@ static inline wm_t wm_eq32(vec a, vec b) {
   return _mm512_cmpeq_epi32_mask(a, b);
 }
 typedef __mmask8 wm64_t;
-static inline wm64_t wm64_zero(void) {
-  return 0;
-}
 static inline wm64_t wm64_eq(vec a, vec b) {
   return _mm512_cmpeq_epi64_mask(a, b);
 }
@@ -164,9 +161,6 @@ static inline void wm_store64(float *p, vec w) {
 }
 static inline wm_t wm_or(wm_t a, wm_t b) {
   return (wm_t)(a | b);
-}
-static inline wm_t wm_andnot(wm_t a, wm_t b) {
-  return (wm_t)(~a & b);
 }
 static inline vec wm_select(wm_t m, vec a, vec b) {
   return _mm512_mask_blend_epi32(m, a, b);

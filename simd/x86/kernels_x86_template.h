@@ -19,7 +19,9 @@
  *                          pattern's lane_group bytes at lg), acc gets loadu(p) in the lanes
  *                          whose group equals the one gv stands for (gv starts at group 1)
  *   wm_t, wm_*, vsum32     masks over 32-bit lanes for the loss weights; wm64_t, wm64_*,
- *                          wm_from64, wm_store64 for 64-bit tokens (see x_weights_body)
+ *                          wm_from64, wm_store64 for 64-bit tokens (see x_weights_body);
+ *                          CL_WEIGHTS_LO32 to compare 64-bit tokens in 32-bit lanes when the ids
+ *                          fit (ISAs without cheap 64-bit compares, see weights_x86_template.h)
  * and CL_ISA_NAME, CL_KERNELS_SYMBOL; optionally CL_TK_STAIRCASE with tk_staircase4(args) (AVX2:
  * i32 TK spans whose pattern has 8 consecutive streams with offsets stepping by 1, see avx2.c),
  * returning 1 when it did the span. Every function here is static: each ISA's translation

@@ -41,6 +41,35 @@ static char *cell(const codelay_view *v, size_t es, int64_t b, int64_t k, int64_
   return (char *)v->data + (size_t)(b * v->stride[0] + k * v->stride[1] + s * v->stride[2]) * es;
 }
 
+/*
+ * n elements of value at d. The seams of a row (a delay's head, an undelay's tail) are mostly 0 to
+ * a few elements: written here without the kernel table's indirect call, which for Moshi's rows
+ * cost more than the element stores.
+ */
+static void fill_run(const shift_job *j, char *d, const uint8_t *value, size_t n) {
+  const size_t es = j->es_dst;
+  if (n > 4) {
+    j->kern->fill(d, value, n, es);
+    return;
+  }
+  for (size_t i = 0; i < n; i++, d += es) {
+    switch (es) {
+    case 1:
+      *d = (char)*value;
+      break;
+    case 2:
+      memcpy(d, value, 2);
+      break;
+    case 4:
+      memcpy(d, value, 4);
+      break;
+    default:
+      memcpy(d, value, 8);
+      break;
+    }
+  }
+}
+
 static void write_mask_line(const shift_job *j, int64_t b, int64_t k, line_span sp) {
   const codelay_view *m = j->mask;
   if (!m) return;
@@ -119,10 +148,10 @@ static int shift_kt(const shift_job *j) {
     for (; r < end; r++) {
       const int64_t rb = r / K, rk = r % K;
       char *drow = cell(dst, j->es_dst, rb, rk, 0);
-      j->kern->fill(drow, j->head + rk * j->es_dst, (size_t)sp.lo * inner, j->es_dst);
-      j->kern->fill(drow + (size_t)sp.hi * inner * j->es_dst, j->tail + rk * j->es_dst,
-                    (size_t)(dst->steps - sp.hi) * inner, j->es_dst);
-      write_mask_line(j, rb, rk, sp);
+      fill_run(j, drow, j->head + rk * j->es_dst, (size_t)sp.lo * inner);
+      fill_run(j, drow + (size_t)sp.hi * inner * j->es_dst, j->tail + rk * j->es_dst,
+               (size_t)(dst->steps - sp.hi) * inner);
+      if (j->mask) write_mask_line(j, rb, rk, sp);
     }
   }
   return CODELAY_OK;

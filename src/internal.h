@@ -37,8 +37,32 @@ struct codelay_pattern {
 
 #define CL_MAX_LANES 64 /* the widest vector in elements: 64 bytes of u8 */
 
-/* Size in bytes of a dtype, 0 if unknown. */
-CL_HIDDEN size_t cl_dtype_size(int32_t dtype);
-CL_HIDDEN int cl_dtype_is_int(int32_t dtype);
+/*
+ * Size in bytes of a dtype, 0 if unknown; and whether it is an integer dtype. Inline: the SIMD
+ * kernels ask once per contiguous run, and a call into another translation unit per run showed in
+ * the small cases.
+ */
+static inline size_t cl_dtype_size(int32_t dtype) {
+  switch (dtype) {
+  case CODELAY_U8:
+    return 1;
+  case CODELAY_I16:
+  case CODELAY_F16:
+  case CODELAY_BF16:
+    return 2;
+  case CODELAY_I32:
+  case CODELAY_F32:
+    return 4;
+  case CODELAY_I64:
+    return 8;
+  default:
+    return 0;
+  }
+}
+
+static inline int cl_dtype_is_int(int32_t dtype) {
+  return dtype == CODELAY_U8 || dtype == CODELAY_I16 || dtype == CODELAY_I32 ||
+         dtype == CODELAY_I64;
+}
 
 #endif

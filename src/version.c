@@ -33,26 +33,3 @@ const char *codelay_status_string(int status) {
     return "CODELAY_ERR_UNKNOWN: not a codelay status";
   }
 }
-
-size_t cl_dtype_size(int32_t dtype) {
-  switch (dtype) {
-  case CODELAY_U8:
-    return 1;
-  case CODELAY_I16:
-  case CODELAY_F16:
-  case CODELAY_BF16:
-    return 2;
-  case CODELAY_I32:
-  case CODELAY_F32:
-    return 4;
-  case CODELAY_I64:
-    return 8;
-  default:
-    return 0;
-  }
-}
-
-int cl_dtype_is_int(int32_t dtype) {
-  return dtype == CODELAY_U8 || dtype == CODELAY_I16 || dtype == CODELAY_I32 ||
-         dtype == CODELAY_I64;
-}

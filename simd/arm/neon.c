@@ -34,26 +34,6 @@
 #define CL_ALWAYS_INLINE static inline
 #endif
 
-static size_t dtype_size(int32_t dt) {
-  switch (dt) {
-  case CODELAY_U8:
-    return 1;
-  case CODELAY_I16:
-  case CODELAY_F16:
-  case CODELAY_BF16:
-    return 2;
-  case CODELAY_I32:
-  case CODELAY_F32:
-    return 4;
-  default:
-    return 8;
-  }
-}
-
-static int dtype_is_int(int32_t dt) {
-  return dt >= CODELAY_U8 && dt <= CODELAY_I64;
-}
-
 /* ---------------------------------------------------------------------------------------------
  * fill: one broadcast register, 64-byte unrolled stores, and one overlapping store for the tail
  * (16 is a multiple of every esize, so a store ending at the last byte is element-aligned).
@@ -322,11 +302,11 @@ static int neon_convert(void *dst, int32_t dst_dtype, const void *src, int32_t s
                         size_t n) {
   uint8_t *d = dst;
   const uint8_t *s = src;
-  if (dst_dtype == src_dtype || !dtype_is_int(src_dtype) || !dtype_is_int(dst_dtype)) {
-    neon_move(d, s, n * dtype_size(dst_dtype));
+  if (dst_dtype == src_dtype || !cl_dtype_is_int(src_dtype) || !cl_dtype_is_int(dst_dtype)) {
+    neon_move(d, s, n * cl_dtype_size(dst_dtype));
     return CODELAY_OK;
   }
-  switch (PAIR(dtype_size(src_dtype), dtype_size(dst_dtype))) {
+  switch (PAIR(cl_dtype_size(src_dtype), cl_dtype_size(dst_dtype))) {
   /* Widening never fails: u8 zero-extends, the signed types sign-extend. */
   case PAIR(1, 2):
     return widen_run(d, 2, dst_dtype, s, 1, src_dtype, n);
@@ -605,7 +585,7 @@ static int tk_runs(const cl_tk_args *a, size_t se, size_t de) {
 static int neon_tk_shift(const cl_tk_args *a) {
   const codelay_pattern *p = a->p;
   if (a->frames <= 0) return CODELAY_OK;
-  const size_t se = dtype_size(a->src_dtype), de = dtype_size(a->dst_dtype);
+  const size_t se = cl_dtype_size(a->src_dtype), de = cl_dtype_size(a->dst_dtype);
   const size_t K = (size_t)p->streams;
   const uint8_t *src = a->src;
   if (p->n_groups == 1) {
@@ -631,8 +611,8 @@ static int neon_tk_shift(const cl_tk_args *a) {
   const size_t n = (size_t)a->frames * K;
   tk_plan_mode(&pl, n);
 
-  int converting =
-      a->src_dtype != a->dst_dtype && dtype_is_int(a->src_dtype) && dtype_is_int(a->dst_dtype);
+  int converting = a->src_dtype != a->dst_dtype && cl_dtype_is_int(a->src_dtype) &&
+                   cl_dtype_is_int(a->dst_dtype);
   if (!converting) {
     tk_blend(&pl, a->dst, 0, n);
     return CODELAY_OK;
@@ -755,7 +735,7 @@ static int64_t load_token(const uint8_t *t, int32_t dt) {
 
 static double neon_weights(const cl_weights_args *a) {
   const int32_t dt = a->tok_dtype;
-  const size_t te = dtype_size(dt);
+  const size_t te = cl_dtype_size(dt);
   int64_t lo = INT64_MIN, hi = INT64_MAX;
   if (dt == CODELAY_U8) lo = 0, hi = UINT8_MAX;
   if (dt == CODELAY_I16) lo = INT16_MIN, hi = INT16_MAX;

@@ -45,28 +45,6 @@
 #define CL_INLINE static inline
 #endif
 
-/* Dtype sizes without a call into the core (the table is called once per contiguous run). */
-CL_INLINE size_t x_esize(int32_t dt) {
-  switch (dt) {
-  case CODELAY_U8:
-    return 1;
-  case CODELAY_I16:
-  case CODELAY_F16:
-  case CODELAY_BF16:
-    return 2;
-  case CODELAY_I32:
-  case CODELAY_F32:
-    return 4;
-  case CODELAY_I64:
-    return 8;
-  default:
-    return 0;
-  }
-}
-CL_INLINE int x_is_int(int32_t dt) {
-  return dt == CODELAY_U8 || dt == CODELAY_I16 || dt == CODELAY_I32 || dt == CODELAY_I64;
-}
-
 /* ------------------------------------------------------------------------------------------ */
 /* fill                                                                                        */
 /* ------------------------------------------------------------------------------------------ */
@@ -364,7 +342,7 @@ CL_INLINE vec x_narrow_step(const char *s, size_t ses, int ratio, vec bias, vec 
 
 /* Narrowing: one full dst vector per step, checked lane by lane, then an overlapping last step. */
 CL_INLINE int x_narrow(char *d, int32_t dd, const char *s, int32_t sd, size_t n) {
-  size_t ses = x_esize(sd), des = x_esize(dd);
+  size_t ses = cl_dtype_size(sd), des = cl_dtype_size(dd);
   int ratio = (int)(ses / des);
   size_t nd = CL_VW / des; /* elements per step */
   if (n < nd) return cl_scalar_convert(d, dd, s, sd, n);
@@ -382,7 +360,7 @@ CL_INLINE int x_narrow(char *d, int32_t dd, const char *s, int32_t sd, size_t n)
 
 /* Widening never fails: one full dst vector per step from a part-vector load. */
 CL_INLINE int x_widen(char *d, int32_t dd, const char *s, int32_t sd, size_t n) {
-  size_t ses = x_esize(sd), des = x_esize(dd);
+  size_t ses = cl_dtype_size(sd), des = cl_dtype_size(dd);
   size_t nd = CL_VW / des;
   if (n < nd) return cl_scalar_convert(d, dd, s, sd, n);
   size_t i = 0;
@@ -434,8 +412,8 @@ static int x_convert_int(char *d, int32_t dd, const char *s, int32_t sd, size_t 
 }
 
 static int x_convert(void *dst, int32_t dst_dtype, const void *src, int32_t src_dtype, size_t n) {
-  if (dst_dtype == src_dtype || !x_is_int(dst_dtype) || !x_is_int(src_dtype)) {
-    x_copy(dst, src, n * x_esize(dst_dtype));
+  if (dst_dtype == src_dtype || !cl_dtype_is_int(dst_dtype) || !cl_dtype_is_int(src_dtype)) {
+    x_copy(dst, src, n * cl_dtype_size(dst_dtype));
     return CODELAY_OK;
   }
   return x_convert_int((char *)dst, dst_dtype, (const char *)src, src_dtype, n);
@@ -587,7 +565,7 @@ static int x_tk_backward(const char *dst, const char *const *gp, int ng) {
 static int x_tk_cells(const cl_tk_args *a) {
   const codelay_pattern *p = a->p;
   const size_t K = (size_t)p->streams, inner = (size_t)a->inner;
-  const size_t ses = x_esize(a->src_dtype), des = x_esize(a->dst_dtype);
+  const size_t ses = cl_dtype_size(a->src_dtype), des = cl_dtype_size(a->dst_dtype);
   const int same = a->src_dtype == a->dst_dtype || ses == des;
   int status = CODELAY_OK;
   char *d = (char *)a->dst;
@@ -608,7 +586,7 @@ static int x_tk_cells(const cl_tk_args *a) {
 static int x_tk_shift(const cl_tk_args *a) {
   const codelay_pattern *p = a->p;
   if (a->frames <= 0) return CODELAY_OK;
-  const size_t ses = x_esize(a->src_dtype), des = x_esize(a->dst_dtype);
+  const size_t ses = cl_dtype_size(a->src_dtype), des = cl_dtype_size(a->dst_dtype);
   const int same = a->src_dtype == a->dst_dtype || ses == des;
   if (a->inner != 1) {
     /* Cells shorter than a vector: the scalar loop is as good as it gets. */

@@ -55,26 +55,34 @@ stair_block(__m256i t[8], const int32_t *row0, size_t K, int64_t nrows, const in
   tr8x8(t);
 }
 
-/* Lanes below i from b, the others from a (i is a constant after unrolling: an immediate). */
-static inline __attribute__((always_inline)) __m256i stair_blend(__m256i a, __m256i b, int i) {
-  switch (i) {
-  case 0:
-    return a;
-  case 1:
-    return _mm256_blend_epi32(a, b, 0x01);
-  case 2:
-    return _mm256_blend_epi32(a, b, 0x03);
-  case 3:
-    return _mm256_blend_epi32(a, b, 0x07);
-  case 4:
-    return _mm256_blend_epi32(a, b, 0x0f);
-  case 5:
-    return _mm256_blend_epi32(a, b, 0x1f);
-  case 6:
-    return _mm256_blend_epi32(a, b, 0x3f);
-  default:
-    return _mm256_blend_epi32(a, b, 0x7f);
+/*
+ * Lanes of mask m from b, the others from a. The instruction takes the mask as an immediate, and
+ * clang insists on a constant expression even where inlining makes m a constant: one case per
+ * mask, folded to a single blend after inlining.
+ */
+#define STAIR_B1(m)                                                                                \
+  case m:                                                                                          \
+    return _mm256_blend_epi32(a, b, m);
+#define STAIR_B4(m)  STAIR_B1(m) STAIR_B1(m + 1) STAIR_B1(m + 2) STAIR_B1(m + 3)
+#define STAIR_B16(m) STAIR_B4(m) STAIR_B4(m + 4) STAIR_B4(m + 8) STAIR_B4(m + 12)
+#define STAIR_B64(m) STAIR_B16(m) STAIR_B16(m + 16) STAIR_B16(m + 32) STAIR_B16(m + 48)
+static inline __attribute__((always_inline)) __m256i stair_blend_mask(__m256i a, __m256i b, int m) {
+  switch (m & 255) {
+    STAIR_B64(0)
+    STAIR_B64(64)
+    STAIR_B64(128)
+    STAIR_B64(192)
   }
+  return a;
+}
+#undef STAIR_B64
+#undef STAIR_B16
+#undef STAIR_B4
+#undef STAIR_B1
+
+/* Lanes below i from b, the others from a. */
+static inline __attribute__((always_inline)) __m256i stair_blend(__m256i a, __m256i b, int i) {
+  return stair_blend_mask(a, b, (1 << i) - 1);
 }
 
 /* The column of the transposed blocks that holds output frame i of a block (0..7). */
@@ -136,7 +144,7 @@ stair_half_inner(__m256i t[8], const int32_t *row0, size_t K, int h, const int s
         if (e < 0 || e > 7) mask |= 0x11 << x;
       }
       const __m256i direct = stair_bcast(p + a + 4 * h);
-      half[u] = mask ? _mm256_blend_epi32(direct, stair_bcast(p + a + w + 4 * h), mask) : direct;
+      half[u] = mask ? stair_blend_mask(direct, stair_bcast(p + a + w + 4 * h), mask) : direct;
     }
     z[q] = _mm256_blend_epi32(half[0], half[1], 0xf0);
   }

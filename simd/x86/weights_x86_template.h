@@ -256,7 +256,7 @@ CL_INLINE double x_weights_body(const cl_weights_args *a, size_t es) {
 }
 
 static double x_weights(const cl_weights_args *a) {
-  switch (x_esize(a->tok_dtype)) {
+  switch (cl_dtype_size(a->tok_dtype)) {
   case 1:
     return x_weights_body(a, 1);
   case 2:

@@ -6,37 +6,11 @@
  * 0..3, unsorted and repeated delays), ready flags, untouched outputs, Moshi / DSM timing, state
  * errors and bad input.
  */
-#include <check.h>
-#include <stdint.h>
-#include <stdlib.h>
-#include <string.h>
-
-#include "codelay.h"
+#include "testutil.h"
 
 Suite *stream_suite(void);
 
 #define SENTINEL 0xA5
-
-static const int32_t all_dtypes[] = {CODELAY_U8,  CODELAY_I16,  CODELAY_I32, CODELAY_I64,
-                                     CODELAY_F16, CODELAY_BF16, CODELAY_F32};
-
-static size_t dsize(int32_t dtype) {
-  switch (dtype) {
-  case CODELAY_U8:
-    return 1;
-  case CODELAY_I16:
-  case CODELAY_F16:
-  case CODELAY_BF16:
-    return 2;
-  case CODELAY_I32:
-  case CODELAY_F32:
-    return 4;
-  case CODELAY_I64:
-    return 8;
-  default:
-    return 0;
-  }
-}
 
 /* xorshift64*: deterministic, seeded per test. */
 static uint64_t rng_next(uint64_t *st) {
@@ -54,7 +28,7 @@ static int64_t rng_range(uint64_t *st, int64_t lo, int64_t hi) { /* [lo, hi] */
 /* Random element bytes; float dtypes get their top exponent bit cleared (no NaN/Inf patterns, so
  * any bit-exact copy path compares equal with memcmp). */
 static void rand_elems(uint64_t *st, void *dst, size_t n, int32_t dtype) {
-  const size_t es = dsize(dtype);
+  const size_t es = t_esize(dtype);
   unsigned char *d = dst;
   for (size_t i = 0; i < n; i++) {
     uint64_t v = rng_next(st);
@@ -96,7 +70,7 @@ static codelay_pattern *make_pattern(int64_t K, const int64_t *delays, int64_t l
  */
 static void run_scenario(uint64_t *st, int32_t mode, int32_t dtype, int64_t B, int64_t K,
                          const int64_t *delays, int64_t lead, int64_t Tmax, int use_active) {
-  const size_t es = dsize(dtype), fb = (size_t)K * es;
+  const size_t es = t_esize(dtype), fb = (size_t)K * es;
   codelay_pattern *p = make_pattern(K, delays, lead);
   const int64_t D = codelay_pattern_max_offset(p);
   const int64_t Smax = Tmax + D + 1;
@@ -325,7 +299,7 @@ START_TEST(test_stream_random) {
   for (int c = 0; c < 250; c++) {
     int64_t K, delays[8], lead;
     random_pattern(&st, &K, delays, &lead);
-    const int32_t dtype = all_dtypes[c % 7];
+    const int32_t dtype = t_all_dtypes[c % 7];
     const int64_t B = rng_range(&st, 1, 4), Tmax = rng_range(&st, 0, 14);
     run_scenario(&st, mode, dtype, B, K, delays, lead, Tmax, c % 2);
   }
@@ -341,8 +315,8 @@ START_TEST(test_stream_all_dtypes) {
   for (int d = 0; d < 7; d++)
     for (int32_t mode = CODELAY_STREAM_DELAY; mode <= CODELAY_STREAM_UNDELAY; mode++)
       for (int64_t lead = 0; lead <= 1; lead++) {
-        run_scenario(&st, mode, all_dtypes[d], 3, 17, delays, lead, 9, 0);
-        run_scenario(&st, mode, all_dtypes[d], 3, 17, delays, lead, 9, 1);
+        run_scenario(&st, mode, t_all_dtypes[d], 3, 17, delays, lead, 9, 0);
+        run_scenario(&st, mode, t_all_dtypes[d], 3, 17, delays, lead, 9, 1);
       }
 }
 END_TEST

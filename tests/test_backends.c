@@ -285,6 +285,12 @@ static codelay_pattern *make_pattern(int idx, trng *r, int *heavy) {
     d = buf;
     break;
   }
+  case 11: /* adjacent 4-stream staircases stepping in opposite directions, one stream before */
+    K = 13;
+    for (int64_t k = 0; k < 13; k++)
+      buf[k] = k == 0 ? 5 : (k - 1) / 4 % 2 ? 20 - (k - 1) % 4 : 3 + (k - 1) % 4;
+    d = buf;
+    break;
   default:
     K = trng_range(r, 1, 40);
     for (int64_t k = 0; k < K; k++)
@@ -296,7 +302,7 @@ static codelay_pattern *make_pattern(int idx, trng *r, int *heavy) {
   ck_assert_int_eq(codelay_pattern_create(&p, K, d, lead), CODELAY_OK);
   return p;
 }
-#define N_PATTERNS 16
+#define N_PATTERNS 17
 
 /* One tk_shift call on scalar and backend t; checks everything. */
 static void tk_one(const backend_table *tab, trng *r, const codelay_pattern *p, int32_t dd,

@@ -22,9 +22,10 @@
  *                          wm_from64, wm_store64 for 64-bit tokens (see x_weights_body);
  *                          CL_WEIGHTS_LO32 to compare 64-bit tokens in 32-bit lanes when the ids
  *                          fit (ISAs without cheap 64-bit compares, see weights_x86_template.h)
- * and CL_ISA_NAME, CL_KERNELS_SYMBOL; optionally CL_TK_STAIRCASE with tk_staircase4(args) (AVX2:
- * i32 TK spans whose pattern has 8 consecutive streams with offsets stepping by 1, see avx2.c),
- * returning 1 when it did the span. Every function here is static: each ISA's translation
+ * and CL_ISA_NAME, CL_KERNELS_SYMBOL; optionally CL_TK_STAIRCASE with tk_staircase4(args) for
+ * i32 TK spans whose pattern has runs of consecutive streams with offsets stepping by +1 or -1
+ * (AVX2: runs of 8, tk_staircase_avx2.h; SSE4.1: runs of 4, tk_staircase_sse41.h), returning 1
+ * when it did the span. Every function here is static: each ISA's translation
  * unit has its own copy, so nothing compiled with -mavx2 can leak into another unit.
  */
 #ifndef CL_VW

@@ -148,7 +148,11 @@ static inline vec tk_select(vec acc, tk_lanes_t lanes, tk_gv_t gv, const void *p
   return _mm_blendv_epi8(acc, vload(p), m);
 }
 
-/* Weights: masks are vectors of 32-bit lanes. */
+#include "tk_staircase_sse41.h"
+
+/* Weights: masks are vectors of 32-bit lanes; 64-bit tokens are compared in 32-bit lanes when
+ * that saves compares (CL_WEIGHTS_LO32, see weights_x86_template.h). */
+#define CL_WEIGHTS_LO32 1
 typedef vec wm_t;
 static inline wm_t wm_zero(void) {
   return _mm_setzero_si128();
@@ -157,9 +161,6 @@ static inline wm_t wm_eq32(vec a, vec b) {
   return _mm_cmpeq_epi32(a, b);
 }
 typedef vec wm64_t;
-static inline wm64_t wm64_zero(void) {
-  return _mm_setzero_si128();
-}
 static inline wm64_t wm64_eq(vec a, vec b) {
   return _mm_cmpeq_epi64(a, b);
 }
@@ -174,9 +175,6 @@ static inline void wm_store64(float *p, vec w) {
 }
 static inline wm_t wm_or(wm_t a, wm_t b) {
   return _mm_or_si128(a, b);
-}
-static inline wm_t wm_andnot(wm_t a, wm_t b) {
-  return _mm_andnot_si128(a, b);
 }
 static inline vec wm_select(wm_t m, vec a, vec b) {
   return _mm_castps_si128(

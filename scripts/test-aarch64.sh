@@ -81,7 +81,7 @@ int main(void) {
 }
 EOF
 aarch64-linux-gnu-gcc -std=c11 -O1 -Iinclude "$probe_c" -o "$probe" -L"$bdir" -lcodelay \
-  -Wl,-rpath,"$PWD/$bdir" || fail "cannot build the backend probe"
+  -Wl,-rpath,"$(cd "$bdir" && pwd)" || fail "cannot build the backend probe"
 run_probe() {
   qemu-aarch64 -cpu cortex-a72 -L "$sysroot" -E LD_LIBRARY_PATH="$sysroot/lib" "$probe"
 }

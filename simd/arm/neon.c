@@ -400,18 +400,33 @@ static size_t tk_phase_groups(const uint8_t *lg, size_t L, uint8_t out[16]) {
   return n;
 }
 
-static void tk_plan_mode(tk_plan *pl, size_t n_elems) {
-  pl->mode = (size_t)pl->n_groups <= pl->L ? TK_MASKS : TK_CELLS;
+/*
+ * The mode tk_plan_mode will pick for a span of n_elems elements, without building anything;
+ * *P and *C get the table's shape when it is TK_TABLE. Apart from tk_plan_mode, the staircase's
+ * cost model asks (its alternative is whatever this picks).
+ */
+static int tk_choose_mode(const tk_plan *pl, size_t n_elems, size_t *P_out, size_t *C_out) {
+  const int fallback = (size_t)pl->n_groups <= pl->L ? TK_MASKS : TK_CELLS;
   const size_t P = pl->K / gcd_size(pl->K, pl->L);
   /* Building costs about one pass over a period: worth it once the span covers one. */
-  if (P > TK_MAX_PHASES || n_elems < P * pl->L) return;
+  if (P > TK_MAX_PHASES || n_elems < P * pl->L) return fallback;
   uint8_t grp[16];
   size_t C = 1;
   for (size_t j = 0; j < P; j++) {
     size_t c = tk_phase_groups(pl->lane_group + (j * pl->L) % pl->K, pl->L, grp);
     if (c > C) C = c;
   }
-  if (P * C > TK_MAX_ENTRIES) return;
+  if (P * C > TK_MAX_ENTRIES) return fallback;
+  *P_out = P;
+  *C_out = C;
+  return TK_TABLE;
+}
+
+static void tk_plan_mode(tk_plan *pl, size_t n_elems) {
+  size_t P = 0, C = 0;
+  pl->mode = tk_choose_mode(pl, n_elems, &P, &C);
+  if (pl->mode != TK_TABLE) return;
+  uint8_t grp[16];
   for (size_t j = 0; j < P; j++) {
     const uint8_t *lg = pl->lane_group + (j * pl->L) % pl->K;
     size_t c = tk_phase_groups(lg, pl->L, grp);
@@ -429,7 +444,6 @@ static void tk_plan_mode(tk_plan *pl, size_t n_elems) {
   }
   pl->P = P;
   pl->C = C;
-  pl->mode = TK_TABLE;
 }
 
 /* Registers from element i (a multiple of L) while a whole one fits before end; returns the new
@@ -582,6 +596,258 @@ static int tk_runs(const cl_tk_args *a, size_t se, size_t de) {
   return CODELAY_OK;
 }
 
+/* ---------------------------------------------------------------------------------------------
+ * TK staircase, 4-byte elements (Dia: streams 1..4 and 5..8 have offsets 8..11 and 12..15).
+ * When 4 consecutive streams s..s+3 have offsets stepping by d = +1 or -1, lane l of output
+ * frame f reads source frame A + f + sigma * l (A: lane 0's frame for f = 0, sigma = sign * d).
+ * With R[j] = the run's 4 streams of source frame base + j (one load; base = A for sigma +1,
+ * A - 3 for sigma -1), lane l of frame f is lane l of row R[f + l] (sigma +1) or R[f + 3 - l]
+ * (sigma -1): the diagonal is a blend of whole rows, no shuffle at all. A two-level blend tree
+ * shares its first level between frames:
+ *
+ *   P[j]    = vbsl(m1, R[j + 1], R[j])   sigma +1: (R[j], R[j+1], R[j], R[j+1]), m1 = odd lanes
+ *                                        sigma -1: (R[j+1], R[j], R[j+1], R[j]), m1 = even lanes
+ *   frame f = vbsl(m2, P[f + 2], P[f])   m2 = lanes 2-3 (sigma +1) or lanes 0-1 (sigma -1)
+ *
+ * and each P[j] serves frames j and j - 2. Per frame and run: one row load, two blends with
+ * constant masks, one store, where the blend table (above) needs four loads, three blends and a
+ * store per four elements of Dia and the cells a load and a store per element. The direction is
+ * only in the masks, so runs stepping either way share one loop.
+ *
+ * The span is done in chunks of frames that stay in L1, one job (a loop over the chunk's frames)
+ * per one or two runs plus the leftover stream just before them, so every line of a chunk is
+ * written while it is cached; other leftover streams are copied element by element per chunk.
+ * Frame f of a run reads rows f..f+3, so a chunk of n frames reads rows 0..n+2: exactly the source
+ * frames its lanes read, which the span's contract guarantees exist.
+ */
+#define STAIR_CHUNK_BYTES 8192 /* output bytes per chunk; with the source rows, within L1 */
+
+/* [sigma > 0][level]: m1, m2 as above, as all-ones 32-bit lanes. */
+static const uint32_t stair_masks[2][2][4] = {
+    {{~0u, 0, ~0u, 0}, {~0u, ~0u, 0, 0}},
+    {{0, ~0u, 0, ~0u}, {0, 0, ~0u, ~0u}},
+};
+
+/* +1 or -1 when streams k..k+3 have offsets stepping by that, else 0. */
+static int stair_step(const int64_t *o, size_t k, size_t K) {
+  if (k + 4 > K) return 0;
+  for (int d = -1; d <= 1; d += 2)
+    if (o[k + 1] == o[k] + d && o[k + 2] == o[k] + 2 * d && o[k + 3] == o[k] + 3 * d) return d;
+  return 0;
+}
+
+/* How many disjoint runs of 4 the chunk loop finds (greedily from the left). */
+static size_t stair_count_runs(const int64_t *o, size_t K) {
+  size_t runs = 0;
+  for (size_t k = 0; k < K;) {
+    if (stair_step(o, k, K)) {
+      runs++;
+      k += 4;
+    } else {
+      k++;
+    }
+  }
+  return runs;
+}
+
+/*
+ * Whether the staircase beats the path tk_shift would take otherwise, in instructions per frame:
+ * a run costs 4 (load, two blends, store), a leftover stream 3 (a load and a store, plus its
+ * share of a loop of its own: with a run and many leftovers, [0,1,2,3,3,...,3] over 17 streams,
+ * callgrind counted 15% more instructions than the table at 2 per leftover); the blend
+ * table 2C per register of 4 lanes (C loads, C - 1 blends, a store); the on-the-fly masks
+ * about 3 per group per register; the cells 3 per element (a load, a store, the loop); and
+ * without lane groups the per-segment conversions of tk_runs lose to anything.
+ */
+static int stair_worth(const codelay_pattern *p, const tk_plan *pl, size_t n_elems) {
+  const size_t K = (size_t)p->streams;
+  const size_t runs = stair_count_runs(p->offset, K);
+  if (runs == 0) return 0;
+  if (!p->lane_group) return 1;
+  const size_t stair = 4 * runs + 3 * (K - 4 * runs);
+  size_t P = 0, C = 0, other;
+  switch (tk_choose_mode(pl, n_elems, &P, &C)) {
+  case TK_TABLE:
+    other = 2 * C * K / 4;
+    break;
+  case TK_MASKS:
+    other = 3 * (size_t)pl->n_groups * K / 4;
+    break;
+  default:
+    other = 3 * K;
+    break;
+  }
+  return stair < other;
+}
+
+typedef struct stair_job {
+  uint8_t *out[2];       /* each run's first stream in output frame 0 of the chunk */
+  const uint8_t *row[2]; /* the same streams in its row R[0] */
+  int up[2];             /* sigma > 0 */
+  uint8_t *one_out;      /* the leftover stream in output frame 0, or NULL */
+  const uint8_t *one_in; /* its source element */
+} stair_job;
+
+CL_ALWAYS_INLINE uint32x4_t stair_load(const uint8_t *p) {
+  return vreinterpretq_u32_u8(vld1q_u8(p));
+}
+
+CL_ALWAYS_INLINE void stair_store(uint8_t *p, uint32x4_t v) {
+  vst1q_u8(p, vreinterpretq_u8_u32(v));
+}
+
+/*
+ * vbsl(m, b, a) written as a ^ ((a ^ b) & m). Both compilers turn this form into one BSL/BIT/BIF;
+ * clang 14 lowers vbslq_u32 itself to (b & m) | (a & ~m), hoists ~m out of the loop, and then
+ * emits and, and, orr for every blend: three instructions instead of one.
+ */
+CL_ALWAYS_INLINE uint32x4_t stair_blend(uint32x4_t m, uint32x4_t b, uint32x4_t a) {
+  return veorq_u32(a, vandq_u32(veorq_u32(a, b), m));
+}
+
+CL_ALWAYS_INLINE void stair_copy4(uint8_t *d, const uint8_t *s) {
+  uint32_t v;
+  memcpy(&v, s, 4);
+  memcpy(d, &v, 4);
+}
+
+/*
+ * One job over the n frames of a chunk (fs = bytes per frame). runs (1 or 2) and one (0 or 1)
+ * are constants in each instance, so the per-run state lives in registers.
+ */
+CL_ALWAYS_INLINE void stair_body(const stair_job *j, size_t fs, size_t n, const int runs,
+                                 const int one) {
+  uint32x4_t m1[2], m2[2], p0[2], p1[2], r2[2];
+  const uint8_t *row[2];
+  uint8_t *out[2];
+  /* Locals, and the small loops unrolled, so that nothing is reloaded from the job or spilled
+   * (the element copies store through byte pointers, which may alias the job). */
+  uint8_t *const one_out = j->one_out;
+  const uint8_t *const one_in = j->one_in;
+#pragma GCC unroll 2
+  for (int r = 0; r < runs; r++) {
+    m1[r] = vld1q_u32(stair_masks[j->up[r]][0]);
+    m2[r] = vld1q_u32(stair_masks[j->up[r]][1]);
+    const uint32x4_t a = stair_load(j->row[r]), b = stair_load(j->row[r] + fs);
+    r2[r] = stair_load(j->row[r] + 2 * fs);
+    p0[r] = stair_blend(m1[r], b, a);
+    p1[r] = stair_blend(m1[r], r2[r], b);
+    row[r] = j->row[r] + 3 * fs; /* R[3]: the row frame 0 adds */
+    out[r] = j->out[r];
+  }
+  size_t f = 0;
+  /* Four frames per step: the window (P[f], P[f+1], R[f+2]) comes back to the same variables, so
+   * the unrolled body needs no register copies. */
+  for (; f + 4 <= n; f += 4) {
+    const size_t i = f * fs;
+    if (one) {
+#pragma GCC unroll 4
+      for (size_t q = 0; q < 4; q++)
+        stair_copy4(one_out + i + q * fs, one_in + i + q * fs);
+    }
+#pragma GCC unroll 2
+    for (int r = 0; r < runs; r++) {
+      const uint8_t *s = row[r] + i;
+      uint8_t *w = out[r] + i;
+      uint32x4_t r3 = stair_load(s);
+      const uint32x4_t p2 = stair_blend(m1[r], r3, r2[r]);
+      stair_store(w, stair_blend(m2[r], p2, p0[r]));
+      r2[r] = stair_load(s + fs);
+      const uint32x4_t p3 = stair_blend(m1[r], r2[r], r3);
+      stair_store(w + fs, stair_blend(m2[r], p3, p1[r]));
+      r3 = stair_load(s + 2 * fs);
+      p0[r] = stair_blend(m1[r], r3, r2[r]);
+      stair_store(w + 2 * fs, stair_blend(m2[r], p0[r], p2));
+      r2[r] = stair_load(s + 3 * fs);
+      p1[r] = stair_blend(m1[r], r2[r], r3);
+      stair_store(w + 3 * fs, stair_blend(m2[r], p1[r], p3));
+    }
+  }
+  for (; f < n; f++) {
+    const size_t i = f * fs;
+    if (one) stair_copy4(one_out + i, one_in + i);
+#pragma GCC unroll 2
+    for (int r = 0; r < runs; r++) {
+      const uint32x4_t r3 = stair_load(row[r] + i);
+      const uint32x4_t p2 = stair_blend(m1[r], r3, r2[r]);
+      stair_store(out[r] + i, stair_blend(m2[r], p2, p0[r]));
+      p0[r] = p1[r];
+      p1[r] = p2;
+      r2[r] = r3;
+    }
+  }
+}
+
+typedef void (*stair_fn)(const stair_job *j, size_t fs, size_t n);
+#define STAIR_FN(name, runs, one)                                                                  \
+  static void name(const stair_job *j, size_t fs, size_t n) {                                      \
+    stair_body(j, fs, n, runs, one);                                                               \
+  }
+STAIR_FN(stair_run1, 1, 0)
+STAIR_FN(stair_run1_one, 1, 1)
+STAIR_FN(stair_run2, 2, 0)
+STAIR_FN(stair_run2_one, 2, 1)
+#undef STAIR_FN
+static const stair_fn stair_fns[2][2] = {{stair_run1, stair_run1_one},
+                                         {stair_run2, stair_run2_one}};
+
+/* A leftover stream's n frames of a chunk, one element per frame. */
+static void stair_copy_one(uint8_t *d, const uint8_t *s, size_t fs, size_t n) {
+#pragma GCC unroll 4
+  for (size_t f = 0; f < n; f++, s += fs, d += fs)
+    stair_copy4(d, s);
+}
+
+/* The source element of stream k for output frame f (for a run: its lane 0's, frame A + f). */
+static const uint8_t *stair_src(const cl_tk_args *a, int64_t f, size_t k) {
+  const int64_t K = a->p->streams;
+  return (const uint8_t *)a->src +
+         ((size_t)((a->first + f + a->sign * a->p->offset[k]) * K) + k) * 4;
+}
+
+/* The span (4-byte elements, no conversion, at least one run: see stair_worth). */
+static void tk_staircase(const cl_tk_args *a) {
+  const int64_t *o = a->p->offset;
+  const size_t K = (size_t)a->p->streams, F = (size_t)a->frames, fs = K * 4;
+  /* At least 8 frames, so the 3 rows a run reads beyond its frames stay a small extra. */
+  size_t chunk = STAIR_CHUNK_BYTES / fs;
+  if (chunk < 8) chunk = 8;
+  for (size_t f0 = 0; f0 < F; f0 += chunk) {
+    const size_t n = F - f0 < chunk ? F - f0 : chunk;
+    uint8_t *dst = (uint8_t *)a->dst + f0 * fs;
+    /* Runs are taken greedily from the left; a second run right after the first joins its job,
+     * and so does the leftover stream just before it. */
+    size_t pending = SIZE_MAX; /* a leftover stream not copied yet (the one just before k) */
+    for (size_t k = 0; k < K;) {
+      int d = stair_step(o, k, K);
+      if (!d) {
+        if (pending != SIZE_MAX)
+          stair_copy_one(dst + pending * 4, stair_src(a, (int64_t)f0, pending), fs, n);
+        pending = k++;
+        continue;
+      }
+      stair_job j = {{NULL, NULL}, {NULL, NULL}, {0, 0}, NULL, NULL};
+      int runs = 0;
+      do {
+        const int up = a->sign * d > 0;
+        j.out[runs] = dst + k * 4;
+        j.row[runs] = stair_src(a, (int64_t)f0, k) - (up ? 0 : 3 * fs);
+        j.up[runs] = up;
+        runs++;
+        k += 4;
+      } while (runs < 2 && (d = stair_step(o, k, K)) != 0);
+      if (pending != SIZE_MAX) {
+        j.one_out = dst + pending * 4;
+        j.one_in = stair_src(a, (int64_t)f0, pending);
+      }
+      stair_fns[runs - 1][pending != SIZE_MAX](&j, fs, n);
+      pending = SIZE_MAX;
+    }
+    if (pending != SIZE_MAX)
+      stair_copy_one(dst + pending * 4, stair_src(a, (int64_t)f0, pending), fs, n);
+  }
+}
+
 static int neon_tk_shift(const cl_tk_args *a) {
   const codelay_pattern *p = a->p;
   if (a->frames <= 0) return CODELAY_OK;
@@ -595,7 +861,7 @@ static int neon_tk_shift(const cl_tk_args *a) {
     return neon_convert(a->dst, a->dst_dtype, s, a->src_dtype,
                         (size_t)a->frames * K * (size_t)a->inner);
   }
-  if (a->inner > 1 || !p->lane_group) return tk_runs(a, se, de);
+  if (a->inner > 1) return tk_runs(a, se, de);
 
   tk_plan pl;
   pl.lane_group = p->lane_group;
@@ -604,11 +870,17 @@ static int neon_tk_shift(const cl_tk_args *a) {
   pl.L = 16 / se;
   pl.K = K;
   pl.n_groups = (int32_t)p->n_groups;
+  const size_t n = (size_t)a->frames * K;
+  /* Equal 4-byte sizes are the same dtype (i32, f32) after validation: a plain copy of bits. */
+  if (se == 4 && de == 4 && stair_worth(p, &pl, n)) {
+    tk_staircase(a);
+    return CODELAY_OK;
+  }
+  if (!p->lane_group) return tk_runs(a, se, de);
   /* Each group's base is a whole source frame that exists (the caller guarantees it for every
    * dst frame of the span), so every lane of every load is inside the source. */
   for (int32_t g = 0; g < pl.n_groups; g++)
     pl.gb[g] = src + (size_t)(a->first + a->sign * p->group_offset[g]) * K * se;
-  const size_t n = (size_t)a->frames * K;
   tk_plan_mode(&pl, n);
 
   int converting = a->src_dtype != a->dst_dtype && cl_dtype_is_int(a->src_dtype) &&

@@ -155,24 +155,6 @@ static int dtype_is_int(int32_t dt) {
   return dt == CODELAY_U8 || dt == CODELAY_I16 || dt == CODELAY_I32 || dt == CODELAY_I64;
 }
 
-static size_t dtype_size(int32_t dt) {
-  switch (dt) {
-  case CODELAY_U8:
-    return 1;
-  case CODELAY_I16:
-  case CODELAY_F16:
-  case CODELAY_BF16:
-    return 2;
-  case CODELAY_I32:
-  case CODELAY_F32:
-    return 4;
-  case CODELAY_I64:
-    return 8;
-  default:
-    return 0;
-  }
-}
-
 /*
  * K values of dtype dt from a list of 1 (broadcast) or K values, into out (K * size bytes).
  * Returns 0 or -1 with a message naming the option.
@@ -184,7 +166,7 @@ static int list_to_fill(const value_list *l, int64_t K, int32_t dt, void *out, c
              (long long)K);
     return -1;
   }
-  size_t sz = dtype_size(dt);
+  size_t sz = npy_dtype_size(dt);
   for (int64_t k = 0; k < K; k++) {
     const value *v = &l->v[l->n == 1 ? 0 : k];
     unsigned char *dst = (unsigned char *)out + (size_t)k * sz;
@@ -928,7 +910,7 @@ static int process(const options *o, const char *file, job_result *res) {
   int ond;
 
   if (cmd == CMD_DELAY || cmd == CMD_UNDELAY) {
-    size_t esz = dtype_size(odt);
+    size_t esz = npy_dtype_size(odt);
     fills = calloc((size_t)s.K * 2, esz);
     if (!fills) {
       fail(file, "out of memory");

@@ -49,7 +49,7 @@ const char *npy_descr(int32_t dtype, int is_bool) {
   }
 }
 
-static size_t dtype_size(int32_t dtype) {
+size_t npy_dtype_size(int32_t dtype) {
   switch (dtype) {
   case CODELAY_U8:
     return 1;
@@ -143,7 +143,7 @@ static int parse_header(const char *hdr, npy_array *a, char *err, size_t errlen)
   }
   a->dtype = parse_descr(descr, &a->is_bool, err, errlen);
   if (!a->dtype) return -1;
-  a->itemsize = dtype_size(a->dtype);
+  a->itemsize = npy_dtype_size(a->dtype);
 
   v = dict_value(hdr, "fortran_order");
   if (!v) {
@@ -299,7 +299,7 @@ static void split_path(const char *path, char *dir, size_t dirlen, const char **
 int npy_write_temp(const char *path, char *tmp_path, size_t tmp_len, int32_t dtype, int is_bool,
                    int ndim, const int64_t *shape, const void *data, char *err, size_t errlen) {
   const char *descr = npy_descr(dtype, is_bool);
-  size_t isz = dtype_size(dtype);
+  size_t isz = npy_dtype_size(dtype);
   if (!descr || !isz) {
     set_err(err, errlen, "cannot write this dtype to .npy");
     return -1;

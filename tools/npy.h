@@ -31,6 +31,8 @@ void npy_free(npy_array *a);
 
 /* The numpy descr of a codelay dtype ("<i8", ...); bool selects "|b1" for U8. NULL if none. */
 const char *npy_descr(int32_t dtype, int is_bool);
+/* Bytes per element of a codelay dtype or NPY_F64, 0 if unknown. */
+size_t npy_dtype_size(int32_t dtype);
 
 /*
  * Writes a C-order array to `path` atomically: a temporary file in the same directory, then

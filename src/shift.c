@@ -126,17 +126,17 @@ static int shift_kt(const shift_job *j) {
   const codelay_view *src = j->src, *dst = j->dst;
   const int64_t K = dst->streams, n_rows = dst->batch * K;
   const size_t inner = (size_t)dst->inner;
-  int64_t r = 0;
+  /* Rows are walked as (b, k) counters: a 64-bit division per row cost more than its fills. */
+  int64_t r = 0, b = 0, k = 0;
   while (r < n_rows) {
-    const int64_t b = r / K, k = r % K;
     const line_span sp = span_of(j, b, k);
     const int64_t shift = j->sign * j->p->offset[k];
-    /* Rows [r, end) share one copy. */
-    int64_t end = r + 1, limit = kt_merge_limit(j, b);
-    if (limit <= r) limit = r + 1;
-    for (; end < limit; end++) {
-      line_span e = span_of(j, end / K, end % K);
-      if (j->sign * j->p->offset[end % K] != shift || e.lo != sp.lo || e.hi != sp.hi) break;
+    /* Rows [r, end) share one copy: same shift and, across items, the same length. */
+    int64_t end = r + 1, limit = kt_merge_limit(j, b), eb = b, ek = k + 1;
+    for (; end < limit; end++, ek++) {
+      if (ek == K) eb++, ek = 0;
+      if (j->sign * j->p->offset[ek] != shift) break;
+      if (eb != b && j->lengths && j->lengths[eb] != j->lengths[b]) break;
     }
     if (sp.hi > sp.lo) {
       char *d = cell(dst, j->es_dst, b, k, sp.lo);
@@ -146,12 +146,12 @@ static int shift_kt(const shift_job *j) {
       if (st) return st;
     }
     for (; r < end; r++) {
-      const int64_t rb = r / K, rk = r % K;
-      char *drow = cell(dst, j->es_dst, rb, rk, 0);
-      fill_run(j, drow, j->head + rk * j->es_dst, (size_t)sp.lo * inner);
-      fill_run(j, drow + (size_t)sp.hi * inner * j->es_dst, j->tail + rk * j->es_dst,
+      char *drow = cell(dst, j->es_dst, b, k, 0);
+      fill_run(j, drow, j->head + k * j->es_dst, (size_t)sp.lo * inner);
+      fill_run(j, drow + (size_t)sp.hi * inner * j->es_dst, j->tail + k * j->es_dst,
                (size_t)(dst->steps - sp.hi) * inner);
-      if (j->mask) write_mask_line(j, rb, rk, sp);
+      if (j->mask) write_mask_line(j, b, k, sp);
+      if (++k == K) b++, k = 0;
     }
   }
   return CODELAY_OK;

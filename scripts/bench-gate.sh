@@ -29,6 +29,8 @@ upd=()
 [[ "$update" == 1 ]] && upd=(--update)
 unset CODELAY_BACKEND
 
+mkdir -p "$broot" # a fresh checkout has no build dir for the logs yet
+
 # Own build: the counts depend on the flags, so they are fixed here (Release, nothing else).
 cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=Release -DCODELAY_BUILD_TESTS=OFF -DCODELAY_BUILD_TOOLS=OFF \
   -DCODELAY_BUILD_FUZZ=OFF -DCODELAY_BUILD_BENCH=ON -DCODELAY_SANITIZE= >"$dir.configure.log" 2>&1 || {

@@ -29,6 +29,7 @@ fi
 
 # The same configuration as scripts/test.sh, so the two share build/main without reconfiguring.
 echo "report.sh: building $broot/main (Release) ..."
+mkdir -p "$broot" # a fresh checkout has no build dir for the logs yet
 cmake -S . -B "$broot/main" -DCMAKE_BUILD_TYPE=Release -DCODELAY_BUILD_TESTS=ON \
   -DCODELAY_BUILD_BENCH=ON -DCODELAY_BUILD_TOOLS=ON >"$broot/main-configure.log" 2>&1 || {
   cat "$broot/main-configure.log"

@@ -27,6 +27,7 @@ export CODELAY_BUILD_ROOT="$broot"
 sub_scripts=(
   scripts/test-install.sh
   scripts/test-abi.sh
+  scripts/test-report.sh
   scripts/bench-gate.sh
   scripts/test-python.sh
   scripts/test-qemu-x86.sh

@@ -347,6 +347,8 @@ def cmd_report(args):
         md.append("")
     out.append("")
     out.append("(* = the backend auto chose)")
+    out.append("(stream_*: a push does not go through the backend table, so its rows differ only by "
+               "noise;\n the callgrind baseline counts the same instructions for every backend)")
 
     # One line per case for the backend auto chose: the table to paste into an issue note.
     out.append("")

@@ -148,6 +148,7 @@ static inline vec tk_select(vec acc, tk_lanes_t lanes, tk_gv_t gv, const void *p
   return _mm256_blendv_epi8(acc, vload(p), m);
 }
 
+#include "tk_staircase_sse41.h" /* runs of 4 to 7 streams */
 #include "tk_staircase_avx2.h"
 
 /* Weights: masks are vectors of 32-bit lanes; 64-bit tokens are compared in 32-bit lanes when

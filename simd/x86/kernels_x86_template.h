@@ -260,10 +260,12 @@ static void x_copy(void *dst, const void *src, size_t bytes) {
   /*
    * Apart runs go to libc's memcpy (it picks the widest copy this CPU has, and non-temporal
    * stores for huge runs), except where dst - src is a few bytes past a 4 KiB multiple: there
-   * glibc's rep movsb path runs ~25x slower on AMD, and our own loop is the fast one.
+   * glibc's rep movsb path runs ~25x slower on AMD, and our own loop is the fast one. With
+   * 16-byte vectors libc's copy (32-byte where the CPU has AVX2) wins from a few vectors on;
+   * with 32-byte ones its call and size dispatch cost more than our loop below 1 KiB.
    */
   uintptr_t page_distance = (ud - us) & 4095;
-  if ((ud + bytes <= us || us + bytes <= ud) && bytes >= 1024 &&
+  if ((ud + bytes <= us || us + bytes <= ud) && bytes >= (CL_VW >= 32 ? 1024u : 256u) &&
       (page_distance == 0 || page_distance >= 256)) {
     memcpy(d, s, bytes);
     return;
@@ -609,10 +611,16 @@ static int x_tk_shift(const cl_tk_args *a) {
     char c[2048];
   } buf;
   int status = CODELAY_OK;
-  if (!p->lane_group || p->n_groups > X_TK_MAX_GROUPS || (size_t)p->n_groups >= CL_VW / ses) {
 #if defined(CL_TK_STAIRCASE)
-    if (same && des == 4 && tk_staircase4(a)) return CODELAY_OK;
+  /*
+   * A staircase (a diagonal of 4 or 8 streams) costs one load per frame and run, the blend one
+   * load per group and vector: from 4 groups on the staircase wins (AVX2 on 4-7 groups: -30%
+   * instructions on [1,64,4] with delays [0,1,2,3]).
+   */
+  if (same && des == 4 && (!p->lane_group || p->n_groups >= 4) && tk_staircase4(a))
+    return CODELAY_OK;
 #endif
+  if (!p->lane_group || p->n_groups > X_TK_MAX_GROUPS || (size_t)p->n_groups >= CL_VW / ses) {
     if (same) return cl_scalar_tk_shift(a);
     /* Converting: scalar same-dtype frames into an L1-resident chunk, then a vector convert. */
     const int64_t per = (int64_t)(sizeof(buf) / (K * ses));

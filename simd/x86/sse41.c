@@ -149,6 +149,10 @@ static inline vec tk_select(vec acc, tk_lanes_t lanes, tk_gv_t gv, const void *p
 }
 
 #include "tk_staircase_sse41.h"
+#define CL_TK_STAIRCASE 1
+static int tk_staircase4(const cl_tk_args *a) {
+  return stair4_span(a);
+}
 
 /* Weights: masks are vectors of 32-bit lanes; 64-bit tokens are compared in 32-bit lanes when
  * that saves compares (CL_WEIGHTS_LO32, see weights_x86_template.h). */

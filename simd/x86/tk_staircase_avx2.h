@@ -111,7 +111,8 @@ static __attribute__((noinline)) void stair_run_down(int32_t *out, const int32_t
 static int tk_staircase4(const cl_tk_args *a) {
   const codelay_pattern *p = a->p;
   const int64_t K = p->streams, F = a->frames;
-  if (F < 8 || K < 8 || K > 64) return 0;
+  /* Too few frames or streams for 8-lane runs: the 4-lane staircase (tk_staircase_sse41.h). */
+  if (F < 8 || K < 8 || K > 64) return stair4_span(a);
   int64_t s = -1;
   int delta = 0;
   for (int64_t c = 0; c + 8 <= K && s < 0; c++)
@@ -121,7 +122,7 @@ static int tk_staircase4(const cl_tk_args *a) {
         ok = p->offset[c + l] == p->offset[c] + l * d;
       if (ok) s = c, delta = d;
     }
-  if (s < 0) return 0;
+  if (s < 0) return stair4_span(a);
 
   /* Output frame f, run lane l reads source frame A + f + sigma * l. */
   const int sigma = a->sign * delta;

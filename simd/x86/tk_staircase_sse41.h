@@ -1,9 +1,9 @@
 /*
- * The SSE4.1 TK staircase, part of sse41.c (included there after the vector primitives; compiled
- * with -msse4.1 only).
+ * The SSE4.1 TK staircase, part of sse41.c (its staircase) and of avx2.c (for runs of 4 to 7
+ * streams, which the 8-lane staircase cannot take). Uses only SSE4.1 intrinsics.
  */
 #if !defined(__SSE4_1__)
-#error "include from sse41.c"
+#error "include from sse41.c or avx2.c"
 #endif
 
 /*
@@ -24,8 +24,6 @@
  * per one or two runs, so every line of a chunk is written while it is cached. Returns 0 when the
  * pattern has no such run.
  */
-#define CL_TK_STAIRCASE 1
-
 /* Output bytes per chunk: with its source rows (a few frames more), well inside a 32 KiB L1. */
 #define STAIR4_CHUNK_BYTES 4096
 
@@ -176,7 +174,7 @@ static inline const int32_t *stair4_src(const cl_tk_args *a, int64_t f, int64_t 
          (size_t)k;
 }
 
-static int tk_staircase4(const cl_tk_args *a) {
+static int stair4_span(const cl_tk_args *a) {
   const codelay_pattern *p = a->p;
   const int64_t K = p->streams, F = a->frames;
   const int64_t *o = p->offset;

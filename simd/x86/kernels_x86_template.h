@@ -458,6 +458,62 @@ CL_INLINE void x_tk_body_down(char *dst, const char *const *gp, size_t j0, size_
   if (j > j0) vstore(dst, x_tk_vec(gp, j0, j0 % K, es, lg, ng));
 }
 
+#if defined(CL_TK_PERIOD_MASKS)
+/* Mask vectors of one period: at most this many bytes (on the stack). */
+#define X_TK_MASK_BYTES 2048
+
+/*
+ * Two groups (Moshi, Kyutai DSM), whole vectors only: the lane masks repeat every P = lcm(K, nl) /
+ * nl vectors, so they are built once in the order the loop visits them (upwards from j0, or
+ * downwards from j0 + n - nl), and each vector is then two loads, a byte blend with its mask and a
+ * store, with no phase to track (the lane-group compare loop runs ~14 instructions per vector and
+ * DSM's TK delay was bound by that). Returns the number of elements done from the start (up) or
+ * the end (down) of the range, a multiple of nl; 0 when the period does not fit X_TK_MASK_BYTES.
+ */
+CL_INLINE size_t x_tk_two_groups(char *dst, const char *g0, const char *g1, size_t j0, size_t n,
+                                 size_t es, const uint8_t *lg, size_t K, int down) {
+  const size_t nl = CL_VW / es;
+  size_t L = K; /* lcm(K, nl): nl is a power of two */
+  while (L % nl)
+    L *= 2;
+  const size_t P = L / nl, nv = n / nl;
+  if (L * es > X_TK_MASK_BYTES || nv < 2 * P) return 0;
+  union {
+    vec v[X_TK_MASK_BYTES / CL_VW];
+    unsigned char c[X_TK_MASK_BYTES];
+  } mk;
+  /* Element e of vector t sits at j0 + t*nl + e (up) or j0 + n - (t+1)*nl + e (down). */
+  const size_t first = down ? j0 + n - nl : j0;
+  for (size_t t = 0; t < P; t++) {
+    size_t k = (first + (down ? L * nv - t * nl : t * nl)) % K; /* L*nv keeps it unsigned */
+    for (size_t e = 0; e < nl; e++) {
+      memset(mk.c + (t * nl + e) * es, lg[k] == 1 ? 0xff : 0, es);
+      if (++k == K) k = 0;
+    }
+  }
+  if (!down) {
+    size_t j = j0;
+    for (size_t left = nv; left > 0;) {
+      const size_t m = left < P ? left : P;
+      for (size_t t = 0; t < m; t++, j += nl)
+        vstore(dst + (j - j0) * es, vselect(vload(g0 + j * es), vload(g1 + j * es), mk.v[t]));
+      left -= m;
+    }
+  } else {
+    size_t j = j0 + n;
+    for (size_t left = nv; left > 0;) {
+      const size_t m = left < P ? left : P;
+      for (size_t t = 0; t < m; t++) {
+        j -= nl;
+        vstore(dst + (j - j0) * es, vselect(vload(g0 + j * es), vload(g1 + j * es), mk.v[t]));
+      }
+      left -= m;
+    }
+  }
+  return nv * nl;
+}
+#endif
+
 /*
  * dst[0..n) = elements j0..j0+n of the span, inner == 1: element j is stream j mod K and reads
  * gp[group] + j*es. Each output vector is one load per group blended by the lanes' groups.
@@ -484,6 +540,20 @@ CL_INLINE void x_tk_body(char *dst, const char *const *gp, size_t j0, size_t n, 
    * otherwise alias the caller's gp).
    */
   const char *const g2[2] = {gp[0], gp[1]};
+#if defined(CL_TK_PERIOD_MASKS)
+  if (ng == 2) {
+    const size_t done = x_tk_two_groups(dst, gp[0], gp[1], j0, n, es, lg, K, down);
+    if (done) {
+      /* The rest, fewer than nl elements at the other end: one vector overlapping the done part
+       * (dst and src never overlap). */
+      if (done < n) {
+        const size_t at = down ? j0 : j0 + n - nl;
+        vstore(dst + (at - j0) * es, x_tk_vec(g2, at, at % K, es, lg, 2));
+      }
+      return;
+    }
+  }
+#endif
   if (down) {
     if (ng == 2)
       x_tk_body_down(dst, g2, j0, n, es, lg, K, 2);

@@ -148,6 +148,12 @@ static inline vec tk_select(vec acc, tk_lanes_t lanes, tk_gv_t gv, const void *p
   return _mm_blendv_epi8(acc, vload(p), m);
 }
 
+/* Lanes of b where m's bytes are set, else a (TK blends with precomputed masks). */
+#define CL_TK_PERIOD_MASKS 1
+static inline vec vselect(vec a, vec b, vec m) {
+  return _mm_blendv_epi8(a, b, m);
+}
+
 #include "tk_staircase_sse41.h"
 #define CL_TK_STAIRCASE 1
 static int tk_staircase4(const cl_tk_args *a) {

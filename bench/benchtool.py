@@ -113,6 +113,10 @@ def metrics(runs):
                 p = paired.get((key[0], backend, key[1]))
                 e["x_memcpy_paired"] = median(p["x_memcpy"]) if p and p["x_memcpy"] else None
                 e["x_scalar_paired"] = median(p["x_scalar"]) if p and p["x_scalar"] else None
+                # The spread over the repetitions, shown with the targets: how much noise there was.
+                for k in ("x_memcpy", "x_scalar"):
+                    if p and p[k]:
+                        e[k + "_paired_range"] = (min(p[k]), max(p[k]))
                 if backend == "memcpy":
                     e["x_memcpy"], e["x_scalar"] = 1.0, None
                 e["ratio_to_memcpy"] = e["x_memcpy"]  # the name issue 4 uses
@@ -177,11 +181,21 @@ def judged(e, key):
     return (p, "paired") if p else (e[key], "plain")
 
 
+def spread(e, key, scale=1.0, fmt="%.2f"):
+    """' min-max' of the paired repetitions (bw: the inverse ratio, so the ends swap)."""
+    r = e.get(key + "_paired_range")
+    if not r or len(set(r)) < 2:
+        return ""
+    lo, hi = (scale / r[1], scale / r[0]) if scale != 1.0 else r
+    return " " + fmt % lo + "-" + fmt % hi
+
+
 def xm_check(limit, strict=False):
     def check(e):
         v, how = judged(e, "x_memcpy")
         other = e["x_memcpy"] if how == "paired" else None
-        note = " (%s%s)" % (how, "; plain %.2f" % other if other else "")
+        note = " (%s%s%s)" % (how, spread(e, "x_memcpy") if how == "paired" else "",
+                              "; plain %.2f" % other if other else "")
         return ((v < limit) if strict else (v <= limit), "%.2fx memcpy%s" % (v, note))
     return check
 
@@ -191,14 +205,20 @@ def xs_check(e):
     if v is None:
         return None, "n/a"
     other = e["x_scalar"] if how == "paired" and e["x_scalar"] else None
-    return v >= 4.0, "%.2fx scalar (%s%s)" % (v, how, "; plain %.2f" % other if other else "")
+    return v >= 4.0, "%.2fx scalar (%s%s%s)" % (v, how, spread(e, "x_scalar")
+                                                if how == "paired" else "",
+                                                "; plain %.2f" % other if other else "")
 
 
 def bw_check(e):
     v, how = judged(e, "bw_memcpy")
     other = e["bw_memcpy"] if how == "paired" else None
-    return v >= 0.80, "%.0f%% of memcpy B/s (%s%s)" % (
-        100 * v, how, "; plain %.0f%%" % (100 * other) if other else "")
+    # bw_memcpy_paired = bytes ratio / x_memcpy_paired: its spread from x_memcpy's, inverted.
+    sp = ""
+    if how == "paired" and e.get("x_memcpy_paired"):
+        sp = spread(e, "x_memcpy", 100 * v * e["x_memcpy_paired"], "%.0f%%")
+    return v >= 0.80, "%.0f%% of memcpy B/s (%s%s%s)" % (
+        100 * v, how, sp, "; plain %.0f%%" % (100 * other) if other else "")
 
 
 TARGETS = [

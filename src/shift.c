@@ -204,12 +204,12 @@ static inline void tk_mixed_frame_es(const shift_job *j, int64_t b, int64_t s,
   const codelay_view *dst = j->dst, *src = j->src;
   const int64_t K = dst->streams;
   char *d = cell(dst, es, b, 0, s);
-  const char *s0 = cell(src, es, b, 0, s);
+  /* Source addresses only for cells in data: no pointer is formed outside the source. */
   for (int64_t k = 0; k < K; k++, d += es) {
     const void *v = s < spans[k].lo ? (const void *)(j->head + (size_t)k * es)
                     : s >= spans[k].hi
                         ? (const void *)(j->tail + (size_t)k * es)
-                        : (const void *)(s0 + (size_t)(k + j->sign * j->p->offset[k] * K) * es);
+                        : (const void *)cell(src, es, b, k, s + j->sign * j->p->offset[k]);
     memcpy(d, v, es);
   }
 }

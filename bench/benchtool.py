@@ -181,20 +181,19 @@ def judged(e, key):
     return (p, "paired") if p else (e[key], "plain")
 
 
-def spread(e, key, scale=1.0, fmt="%.2f"):
-    """' min-max' of the paired repetitions (bw: the inverse ratio, so the ends swap)."""
-    r = e.get(key + "_paired_range")
-    if not r or len(set(r)) < 2:
+def spread(r, fmt="%.2f"):
+    """' lo-hi' for the range r of the paired repetitions, or '' when there is no spread."""
+    if not r or r[0] == r[1]:
         return ""
-    lo, hi = (scale / r[1], scale / r[0]) if scale != 1.0 else r
-    return " " + fmt % lo + "-" + fmt % hi
+    return " " + fmt % r[0] + "-" + fmt % r[1]
 
 
 def xm_check(limit, strict=False):
     def check(e):
         v, how = judged(e, "x_memcpy")
         other = e["x_memcpy"] if how == "paired" else None
-        note = " (%s%s%s)" % (how, spread(e, "x_memcpy") if how == "paired" else "",
+        note = " (%s%s%s)" % (how, spread(e.get("x_memcpy_paired_range")) if how == "paired"
+                              else "",
                               "; plain %.2f" % other if other else "")
         return ((v < limit) if strict else (v <= limit), "%.2fx memcpy%s" % (v, note))
     return check
@@ -205,7 +204,7 @@ def xs_check(e):
     if v is None:
         return None, "n/a"
     other = e["x_scalar"] if how == "paired" and e["x_scalar"] else None
-    return v >= 4.0, "%.2fx scalar (%s%s%s)" % (v, how, spread(e, "x_scalar")
+    return v >= 4.0, "%.2fx scalar (%s%s%s)" % (v, how, spread(e.get("x_scalar_paired_range"))
                                                 if how == "paired" else "",
                                                 "; plain %.2f" % other if other else "")
 
@@ -213,10 +212,12 @@ def xs_check(e):
 def bw_check(e):
     v, how = judged(e, "bw_memcpy")
     other = e["bw_memcpy"] if how == "paired" else None
-    # bw_memcpy_paired = bytes ratio / x_memcpy_paired: its spread from x_memcpy's, inverted.
+    # bw_memcpy_paired = bytes ratio / x_memcpy_paired: its spread is x_memcpy's, inverted.
     sp = ""
-    if how == "paired" and e.get("x_memcpy_paired"):
-        sp = spread(e, "x_memcpy", 100 * v * e["x_memcpy_paired"], "%.0f%%")
+    r = e.get("x_memcpy_paired_range")
+    if how == "paired" and r:
+        pct = 100 * v * e["x_memcpy_paired"]  # 100 x the bytes ratio
+        sp = spread((pct / r[1], pct / r[0]), "%.0f%%")
     return v >= 0.80, "%.0f%% of memcpy B/s (%s%s%s)" % (
         100 * v, how, sp, "; plain %.0f%%" % (100 * other) if other else "")
 
